@@ -1,0 +1,221 @@
+"""Every message on the bus: one typed, versioned, frozen model per topic kind.
+
+Topics are built by `topic()` only. Binary payloads (JPEG) travel base64-encoded inside JSON so
+that every message can be validated by one parser and read by any MQTT tool.
+
+Frames and vehicle crops stay on the edge broker; only `events` (with one small snapshot) travel
+to the records service.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime, timezone
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AwareDatetime, Base64Bytes, BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+DEFAULT_PREFIX = "anpr/v1"
+
+CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Kind(str, enum.Enum):
+    """Sub-topics. `frames`, `vehicles` and `reads` are per camera; the rest are global."""
+
+    FRAMES = "frames"
+    VEHICLES = "vehicles"
+    READS = "reads"
+    EVENTS = "events"
+    STATUS = "status"
+
+
+def topic(prefix: str, kind: Kind, name: str | None = None) -> str:
+    """The one place topic names are made. `name` is a camera id, a service name, or '+' / '#'."""
+    per_name = kind in (Kind.FRAMES, Kind.VEHICLES, Kind.READS, Kind.STATUS)
+    if per_name and name is None:
+        raise ValueError(f"topic kind {kind.value!r} needs a camera or service name")
+    if not per_name and name is not None:
+        raise ValueError(f"topic kind {kind.value!r} takes no name")
+    base = f"{prefix.rstrip('/')}/{kind.value}"
+    return f"{base}/{name}" if name is not None else base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class Box(BaseModel):
+    """Pixel box, top-left corner plus size, in the coordinates of the image it refers to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    x: int = Field(ge=0)
+    y: int = Field(ge=0)
+    w: int = Field(gt=0)
+    h: int = Field(gt=0)
+
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        return self.x, self.y, self.x + self.w, self.y + self.h
+
+    def offset(self, dx: int, dy: int) -> Box:
+        return Box(x=self.x + dx, y=self.y + dy, w=self.w, h=self.h)
+
+
+class FrameMessage(Message):
+    """capture → detector. One JPEG frame with where and when it was taken."""
+
+    camera: CameraId
+    seq: int = Field(ge=0, description="frame sequence number, from 0, per capture run")
+    captured_at: AwareDatetime = Field(description="UTC; from the source's clock, or start + position for files")
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    jpeg: Base64Bytes
+    end_of_stream: bool = False
+
+
+class VehicleClass(str, enum.Enum):
+    CAR = "car"
+    TRUCK = "truck"
+    BUS = "bus"
+    MOTORCYCLE = "motorcycle"
+
+
+class VehicleCrop(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    vehicle_class: VehicleClass
+    confidence: Confidence
+    track_id: int | None = Field(default=None, description="tracker id; stable while the vehicle is in view")
+    box: Box = Field(description="the vehicle in frame coordinates")
+    crop_box: Box = Field(description="the padded region the JPEG holds, in frame coordinates")
+    jpeg: Base64Bytes
+
+
+class VehiclesMessage(Message):
+    """detector → ocr. Every processed frame gets one, possibly with no vehicles, so that consumers
+    downstream see the clock move on."""
+
+    camera: CameraId
+    seq: int = Field(ge=0)
+    captured_at: AwareDatetime
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    vehicles: tuple[VehicleCrop, ...] = ()
+    end_of_stream: bool = False
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=16)
+    confidence: Confidence
+
+
+class PlateRead(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = Field(min_length=1, max_length=16, description="as the engine read it")
+    normalized: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="A-Z0-9 only, format rules applied")
+    confidence: Confidence
+    candidates: tuple[Candidate, ...] = Field(default=(), description="top-N, best first")
+    plate_box: Box | None = Field(default=None, description="in frame coordinates")
+    vehicle_box: Box
+    vehicle_class: VehicleClass
+    track_id: int | None = None
+    engine: str = Field(min_length=1, max_length=32)
+    captured_at: AwareDatetime
+    snapshot_jpeg: Base64Bytes | None = Field(default=None, description="small JPEG of the vehicle")
+
+
+class ReadsMessage(Message):
+    """ocr → aggregator. One per processed frame, possibly with no reads (the clock still moves)."""
+
+    camera: CameraId
+    seq: int = Field(ge=0)
+    captured_at: AwareDatetime
+    reads: tuple[PlateRead, ...] = ()
+    end_of_stream: bool = False
+
+
+class EventType(str, enum.Enum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class EventMessage(Message):
+    """aggregator → records service. One per sighting; redelivery is harmless (keyed by `event_id`)."""
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: EventType
+    plate: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="normalised plate")
+    confidence: Confidence = Field(description="confidence of the best read of the sighting")
+    camera: CameraId
+    time: AwareDatetime = Field(description="capture time of the best read")
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    vehicle_class: VehicleClass
+    read_count: int = Field(ge=1)
+    candidates: tuple[Candidate, ...] = ()
+    snapshot_jpeg: Base64Bytes | None = None
+
+
+class ServiceState(str, enum.Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class StatusMessage(Message):
+    """Retained per service; the broker publishes OFFLINE as the last will."""
+
+    service: str
+    state: ServiceState
+    at: AwareDatetime = Field(default_factory=utcnow)
+    detail: str = ""
+
+
+M = TypeVar("M", bound=Message)
+
+
+class BadMessage(ValueError):
+    """A payload that is not a valid message of the expected kind."""
+
+
+def decode(model: type[M], payload: bytes | str) -> M:
+    """Parse and validate a payload; raise BadMessage (never anything else) when it is not valid."""
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        raise BadMessage(f"invalid {model.__name__}: {exc.error_count()} error(s): {_first_error(exc)}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # pragma: no cover - pydantic wraps most of these
+        raise BadMessage(f"invalid {model.__name__}: {exc}") from exc
+
+
+def encode(message: Message) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    loc = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+    return f"{loc}: {err.get('msg', '')}"
+
+
+#: Which model each kind carries; the bus uses it to validate on receive.
+MODEL_OF: dict[Kind, type[Message]] = {
+    Kind.FRAMES: FrameMessage,
+    Kind.VEHICLES: VehiclesMessage,
+    Kind.READS: ReadsMessage,
+    Kind.EVENTS: EventMessage,
+    Kind.STATUS: StatusMessage,
+}

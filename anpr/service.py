@@ -1,0 +1,69 @@
+"""The lifecycle every edge service shares: settings, logging, broker, signals, graceful stop.
+
+A service only says which messages it handles (`wire`); this module connects, subscribes,
+serves until SIGTERM/SIGINT, and marks the service offline on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from anpr.bus import Bus, MqttBus
+from anpr.logs import setup_logging
+from anpr.messages import ServiceState
+from anpr.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+log = logging.getLogger("anpr.service")
+
+
+def load_settings(cls: type[S], name: str, argv: Sequence[str] | None = None) -> S:
+    """Read and validate settings; print every problem and exit 2 when they are invalid.
+    `--check-config` validates, prints the effective settings without secrets, and exits 0."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
+    parser.add_argument("--check-config", action="store_true", help="validate settings and exit")
+    args = parser.parse_args(argv)
+    try:
+        settings = cls()
+    except ValidationError as exc:
+        print(f"{name}: invalid settings:", file=sys.stderr)
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(p) for p in err["loc"]) or "<settings>"
+            print(f"  {loc}: {err['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.check_config:
+        print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
+        raise SystemExit(0)
+    setup_logging(settings.common.log_level, settings.common.log_json)
+    return settings
+
+
+def serve(name: str, settings: ServiceSettings, wire: Callable[[Bus], None], *, persistent: bool = False) -> None:
+    """Connect to the broker, let `wire` subscribe, handle messages until a stop signal."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("%s: %s received, stopping after the current message", name, signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    bus = MqttBus(settings.mqtt, name, settings.common.topic_prefix, persistent=persistent)
+    wire(bus)
+    bus.connect()
+    try:
+        bus.serve(stop)
+    finally:
+        bus.close("stopped")
+        log.info("%s: stopped", name)
+
+
+__all__ = ["load_settings", "serve", "ServiceState"]
