@@ -1,0 +1,205 @@
+"""What a person gets from a run over footage: the annotated video and the CSV files.
+
+The recorder listens to the bus like any other consumer (vehicles, reads, events) and draws each
+frame once every stage has handled it.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytz
+
+from anpr.bus import Bus
+from anpr.messages import (
+    EventMessage,
+    EventType,
+    FrameMessage,
+    Kind,
+    PlateRead,
+    ReadsMessage,
+    VehiclesMessage,
+    topic,
+)
+from anpr.plates import PlateFormat, display
+
+log = logging.getLogger("pipeline.recorder")
+
+VIDEO_NAME = "detected_vehicles_and_plates.mp4"
+READS_CSV_NAME = "detected_vehicles_and_plates.csv"
+EVENTS_CSV_NAME = "events.csv"
+READS_COLUMNS = [
+    "time", "time_utc", "camera", "frame", "plate", "plate_normalized", "confidence",
+    "vehicle_class", "track_id", "engine", "event", "event_id",
+]
+EVENTS_COLUMNS = [
+    "time", "time_utc", "type", "plate", "plate_normalized", "confidence", "camera", "vehicle_class",
+    "read_count", "first_seen", "last_seen", "event_id",
+]
+GREEN, AMBER, WHITE, BLACK = (60, 200, 60), (0, 190, 255), (255, 255, 255), (0, 0, 0)
+TRACK_LABELS_KEPT = 256
+
+
+@dataclass
+class _Banner:
+    text: str
+    color: tuple[int, int, int]
+    until: datetime | None = None  # set at the first frame drawn after the event
+
+
+class Recorder:
+    def __init__(
+        self,
+        output_dir: Path,
+        tz_name: str,
+        formats: tuple[PlateFormat, ...],
+        *,
+        write_video: bool = True,
+        banner_s: float = 3.0,
+        fps: float = 10.0,
+    ) -> None:
+        self.fps = fps
+        self.output_dir = output_dir
+        self.tz = pytz.timezone(tz_name)
+        self.formats = formats
+        self.write_video = write_video
+        self.banner_s = banner_s
+        self.reads: list[tuple[str, PlateRead, int]] = []
+        self.events: list[EventMessage] = []
+        self._vehicles: dict[tuple[str, int], VehiclesMessage] = {}
+        self._frame_reads: dict[tuple[str, int], ReadsMessage] = {}
+        self._track_labels: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._banners: list[_Banner] = []
+        self._writer: cv2.VideoWriter | None = None
+        self.frames_written = 0
+        output_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- bus side ------------------------------------------------------------------------------------
+    def attach(self, bus: Bus, prefix: str) -> None:
+        bus.subscribe(topic(prefix, Kind.VEHICLES, "+"), VehiclesMessage, self._on_vehicles)
+        bus.subscribe(topic(prefix, Kind.READS, "+"), ReadsMessage, self._on_reads)
+        bus.subscribe(topic(prefix, Kind.EVENTS), EventMessage, self._on_event)
+
+    def _on_vehicles(self, _topic: str, msg: VehiclesMessage) -> None:
+        self._vehicles[(msg.camera, msg.seq)] = msg
+
+    def _on_reads(self, _topic: str, msg: ReadsMessage) -> None:
+        self._frame_reads[(msg.camera, msg.seq)] = msg
+        for read in msg.reads:
+            self.reads.append((msg.camera, read, msg.seq))
+            if read.track_id is not None:
+                key = (msg.camera, read.track_id)
+                self._track_labels[key] = f"{display(read.normalized, self.formats)} {read.confidence:.2f}"
+                self._track_labels.move_to_end(key)
+                while len(self._track_labels) > TRACK_LABELS_KEPT:
+                    self._track_labels.popitem(last=False)
+
+    def _on_event(self, _topic: str, event: EventMessage) -> None:
+        self.events.append(event)
+        color = GREEN if event.type is EventType.ENTRY else AMBER
+        local = event.time.astimezone(self.tz).strftime("%H:%M:%S")
+        text = f"{event.type.value.upper()} {display(event.plate, self.formats)} at {local}"
+        # Timed by the footage, not the wall clock; it shows from the frame at which the sighting closed.
+        self._banners.append(_Banner(text, color))
+        log.info("event: %s %s (%.2f, %d reads, %s)", event.type.value, event.plate, event.confidence,
+                 event.read_count, event.time.astimezone(self.tz).isoformat())
+
+    # -- per frame -----------------------------------------------------------------------------------
+    def frame_done(self, frame: FrameMessage) -> np.ndarray | None:
+        """Draw `frame` with what the stages found in it; return the picture (None if undecodable)."""
+        key = (frame.camera, frame.seq)
+        vehicles = self._vehicles.pop(key, None)
+        reads = self._frame_reads.pop(key, None)
+        if not self.write_video:
+            return None
+        image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            log.warning("frame %s/%d cannot be decoded; not written to the video", frame.camera, frame.seq)
+            return None
+        if vehicles:
+            for v in vehicles.vehicles:
+                x1, y1, x2, y2 = v.box.xyxy
+                cv2.rectangle(image, (x1, y1), (x2, y2), GREEN, 2)
+                label = f"{v.vehicle_class.value}" + (f" #{v.track_id}" if v.track_id is not None else "")
+                plate = self._track_labels.get((frame.camera, v.track_id)) if v.track_id is not None else None
+                _label(image, label + (f" | {plate}" if plate else ""), (x1, max(0, y1 - 6)), GREEN)
+        if reads:
+            for r in reads.reads:
+                if r.plate_box is not None:
+                    x1, y1, x2, y2 = r.plate_box.xyxy
+                    cv2.rectangle(image, (x1, y1), (x2, y2), AMBER, 2)
+                    _label(image, display(r.normalized, self.formats), (x1, y2 + 22), AMBER)
+        self._draw_banners(image, frame.captured_at)
+        self._write(image)
+        return image
+
+    def _draw_banners(self, image: np.ndarray, now: datetime) -> None:
+        for b in self._banners:
+            if b.until is None:
+                b.until = now + timedelta(seconds=self.banner_s)
+        self._banners = [b for b in self._banners if b.until is not None and b.until >= now]
+        for i, b in enumerate(self._banners[-4:]):
+            _label(image, b.text, (12, 36 + 34 * i), b.color, scale=0.9)
+
+    def _write(self, image: np.ndarray) -> None:
+        if self._writer is None:
+            h, w = image.shape[:2]
+            path = self.output_dir / VIDEO_NAME
+            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise RuntimeError(f"cannot write {path}: OpenCV has no mp4v encoder here")
+        self._writer.write(image)
+        self.frames_written += 1
+
+    # -- end of run ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._write_reads_csv()
+        self._write_events_csv()
+
+    def _write_reads_csv(self) -> None:
+        # An event's best read is the read of that camera at the event's time (its capture time).
+        best = {(e.camera, e.time): e for e in self.events}
+        with open(self.output_dir / READS_CSV_NAME, "w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(READS_COLUMNS)
+            for camera, r, seq in self.reads:
+                event = best.get((camera, r.captured_at))
+                out.writerow([
+                    self._local(r.captured_at), r.captured_at.isoformat(), camera, seq,
+                    display(r.normalized, self.formats), r.normalized, f"{r.confidence:.4f}",
+                    r.vehicle_class.value, "" if r.track_id is None else r.track_id, r.engine,
+                    event.type.value if event else "", str(event.event_id) if event else "",
+                ])
+
+    def _write_events_csv(self) -> None:
+        with open(self.output_dir / EVENTS_CSV_NAME, "w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(EVENTS_COLUMNS)
+            for e in sorted(self.events, key=lambda e: e.time):
+                out.writerow([
+                    self._local(e.time), e.time.isoformat(), e.type.value, display(e.plate, self.formats),
+                    e.plate, f"{e.confidence:.4f}", e.camera, e.vehicle_class.value, e.read_count,
+                    self._local(e.first_seen), self._local(e.last_seen), str(e.event_id),
+                ])
+
+    def _local(self, t: datetime) -> str:
+        return t.astimezone(self.tz).isoformat(timespec="milliseconds")
+
+
+def _label(image: np.ndarray, text: str, org: tuple[int, int], color: tuple[int, int, int],
+           scale: float = 0.6) -> None:
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    x, y = org
+    y = max(y, h + base)
+    cv2.rectangle(image, (x, y - h - base), (x + w, y + base), BLACK, -1)
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, 2, cv2.LINE_AA)

@@ -1,0 +1,133 @@
+"""Run the four edge stages in one process over an in-process bus.
+
+Each stage is wired exactly as its own service wires it to MQTT; only the bus differs. Publishing
+a frame returns after every stage has handled it, so the recorder can draw it right away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from anpr.bus import MemoryBus, MqttBus
+from anpr.messages import EventMessage, FrameMessage, Kind, topic
+from anpr.plates import parse_formats
+from services.aggregator.settings import AggregatorSettings
+from services.aggregator.sightings import Aggregator
+from services.aggregator.wiring import wire as wire_aggregator
+from services.capture.capture import Capture
+from services.capture.settings import CaptureSettings
+from services.detector.detector import VehicleDetector
+from services.detector.settings import DetectorSettings
+from services.detector.wiring import wire as wire_detector
+from services.ocr.reader import PlateReader
+from services.ocr.settings import OcrSettings
+from services.ocr.wiring import wire as wire_ocr
+from services.pipeline.recorder import Recorder
+from services.pipeline.settings import PipelineSettings
+
+log = logging.getLogger("pipeline")
+
+
+@dataclass
+class RunResult:
+    events: list[EventMessage]
+    reads: int
+    frames: int
+    seconds: float
+    output_dir: Path
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Stages:
+    """The four stages' settings; built from the environment unless a caller passes its own."""
+
+    detector: DetectorSettings = field(default_factory=DetectorSettings)
+    ocr: OcrSettings = field(default_factory=OcrSettings)
+    aggregator: AggregatorSettings = field(default_factory=AggregatorSettings)
+    capture_overrides: dict[str, object] = field(default_factory=dict)
+
+
+def run(
+    sources: Sequence[str],
+    settings: PipelineSettings,
+    stages: Stages | None = None,
+    *,
+    start_time: datetime | None = None,
+    gap_s: float = 0.0,
+    on_frame: Callable[[FrameMessage, int | None, np.ndarray | None], bool] | None = None,
+    stop: threading.Event | None = None,
+) -> RunResult:
+    """Play `sources` one after the other as one footage: the second starts `gap_s` after the first
+    ends, and so on. `on_frame(frame, total, picture)` may return False to stop early."""
+    stages = stages or Stages()
+    prefix = settings.common.topic_prefix
+    bus = MemoryBus()
+    aggregator = Aggregator(stages.aggregator)
+    wire_detector(bus, stages.detector, VehicleDetector(stages.detector))
+    wire_ocr(bus, stages.ocr, PlateReader(stages.ocr))
+    wire_aggregator(bus, stages.aggregator, aggregator)
+    recorder = Recorder(
+        settings.output_dir, settings.common.timezone, parse_formats(stages.ocr.plate_formats),
+        write_video=settings.write_video, banner_s=settings.event_banner_s,
+    )
+    recorder.attach(bus, prefix)
+    forwarder = _event_forwarder(bus, settings) if settings.forward_events else None
+
+    began = time.monotonic()
+    frames, seq, next_start = 0, 0, start_time
+    try:
+        for i, source in enumerate(sources):
+            last = i == len(sources) - 1
+            overrides = {**stages.capture_overrides, "source": source}
+            if next_start is not None:
+                overrides["start_time"] = next_start
+            capture = Capture(CaptureSettings(**overrides), first_seq=seq)
+            recorder.fps = capture.fps or recorder.fps
+            frame = None
+            for frame in capture.frames():
+                if frame.end_of_stream and not last:
+                    frame = frame.model_copy(update={"end_of_stream": False})  # one footage, not two
+                bus.publish(topic(prefix, Kind.FRAMES, frame.camera), frame)
+                image = recorder.frame_done(frame)
+                frames += 1
+                stopping = stop is not None and stop.is_set()
+                if stopping or (on_frame and not on_frame(frame, capture.total_frames, image)):
+                    raise _Stopped
+            if frame is not None:
+                seq = frame.seq + 1
+                next_start = frame.captured_at + timedelta(seconds=gap_s + 1.0 / (capture.fps or 10.0))
+    except (_Stopped, KeyboardInterrupt):
+        log.warning("stopped early; closing the sightings seen so far")
+        for event in aggregator.flush():
+            bus.publish(topic(prefix, Kind.EVENTS), event)
+    finally:
+        recorder.close()
+        if forwarder is not None:
+            forwarder.close("run finished")
+    return RunResult(
+        events=list(recorder.events), reads=len(recorder.reads), frames=frames,
+        seconds=time.monotonic() - began, output_dir=settings.output_dir,
+        files=[p for p in sorted(settings.output_dir.iterdir()) if p.is_file()],
+    )
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _event_forwarder(bus: MemoryBus, settings: PipelineSettings) -> MqttBus:
+    """Live events for MQTT subscribers: every event of the run is also published to the broker."""
+    mqtt_bus = MqttBus(settings.mqtt, "pipeline", settings.common.topic_prefix)
+    mqtt_bus.connect()
+    events = topic(settings.common.topic_prefix, Kind.EVENTS)
+    bus.subscribe(events, EventMessage, lambda t, e: mqtt_bus.publish_and_wait(t, e))
+    return mqtt_bus

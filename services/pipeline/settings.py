@@ -1,0 +1,19 @@
+"""Settings of the all-in-one run (`PIPELINE_*`); each stage still reads its own settings class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from anpr.settings import ServiceSettings, settings_config
+
+
+class PipelineSettings(ServiceSettings):
+    model_config = settings_config("PIPELINE_")
+
+    output_dir: Path = Path("output")
+    show: bool = Field(default=False, description="show an OpenCV window while running")
+    write_video: bool = True
+    forward_events: bool = Field(default=False, description="also publish events to the MQTT broker (MQTT_*)")
+    event_banner_s: float = Field(default=3.0, ge=0, description="how long an event mark stays in the video")

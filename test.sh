@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install, make sure Mosquitto and MariaDB run, lint, and run every test: ./test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+scripts/servers.sh
+.venv/bin/ruff check anpr services tests benchmarks
+.venv/bin/python -m pytest "$@"
