@@ -31,6 +31,12 @@ class Bus(Protocol):
 
     def publish(self, topic_name: str, message: Message, qos: int = 1, retain: bool = False) -> None: ...
 
+    def publish_and_wait(
+        self, topic_name: str, message: Message, qos: int = 1, timeout_s: float = 10
+    ) -> bool:
+        """Publish and report whether the broker confirmed it within `timeout_s`."""
+        ...
+
 
 class RetryLater(Exception):
     """Raised by a handler that could not do its work for a passing reason (the database is down):
@@ -73,10 +79,20 @@ class MemoryBus:
         for sub in list(self._subs):
             if mqtt.topic_matches_sub(sub.topic_filter, topic_name):
                 if not isinstance(message, sub.model):
-                    log.warning("dropped a %s on %s: expected %s", type(message).__name__, topic_name,
-                                sub.model.__name__)
+                    log.warning(
+                        "dropped a %s on %s: expected %s",
+                        type(message).__name__,
+                        topic_name,
+                        sub.model.__name__,
+                    )
                     continue
                 _call_handler(sub.handler, topic_name, message)
+
+    def publish_and_wait(
+        self, topic_name: str, message: Message, qos: int = 1, timeout_s: float = 10
+    ) -> bool:
+        self.publish(topic_name, message, qos)
+        return True  # delivered synchronously: published means handled
 
 
 @dataclass
@@ -152,7 +168,9 @@ class MqttBus:
         self._client.loop_start()
         if not self._connected.wait(max(0.1, deadline - time.monotonic())):
             self._client.loop_stop()
-            raise ConnectionError(f"MQTT broker {self._settings.host}:{self._settings.port} refused the session")
+            raise ConnectionError(
+                f"MQTT broker {self._settings.host}:{self._settings.port} refused the session"
+            )
 
     def close(self, detail: str = "stopped") -> None:
         self._stopping.set()
@@ -179,9 +197,16 @@ class MqttBus:
             # paho queues QoS>0 messages while reconnecting; QoS 0 is lost by definition.
             log.warning("broker not connected; %s queued for %s", type(message).__name__, topic_name)
 
-    def publish_and_wait(self, topic_name: str, message: Message, qos: int = 1, timeout_s: float = 10) -> None:
+    def publish_and_wait(
+        self, topic_name: str, message: Message, qos: int = 1, timeout_s: float = 10
+    ) -> bool:
         info = self._client.publish(topic_name, encode(message), qos=qos)
-        info.wait_for_publish(timeout=timeout_s)
+        try:
+            info.wait_for_publish(timeout=timeout_s)
+        except (RuntimeError, ValueError) as exc:  # not connected, or paho's queue is full
+            log.warning("publish to %s not confirmed: %s", topic_name, exc)
+            return False
+        return info.is_published()
 
     def serve(self, stop: threading.Event, poll_s: float = 0.2) -> None:
         """Handle queued messages on this thread until `stop` is set."""
@@ -227,7 +252,7 @@ class MqttBus:
         try:
             for sub in self._subs:
                 if mqtt.topic_matches_sub(sub.topic_filter, msg.topic):
-                    self._queue.put(_Delivery(sub, msg.topic, msg.payload, msg.mid, msg.qos))
+                    self._queue.put(_Delivery(sub, msg.topic, bytes(msg.payload), msg.mid, msg.qos))
                     return
             self._ack(msg.mid, msg.qos)
         except Exception:  # pragma: no cover - defensive
@@ -247,7 +272,9 @@ class MqttBus:
                 except RetryLater as exc:
                     if self._stopping.is_set():
                         return  # not acknowledged: the broker redelivers it to the next session
-                    log.warning("handler asked to retry a message from %s in %.1fs: %s", d.topic_name, delay, exc)
+                    log.warning(
+                        "handler asked to retry a message from %s in %.1fs: %s", d.topic_name, delay, exc
+                    )
                     time.sleep(delay)
                     delay = min(delay * 2, 30.0)
         self._ack(d.mid, d.qos)

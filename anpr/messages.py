@@ -1,7 +1,7 @@
 """Every message on the bus: one typed, versioned, frozen model per topic kind.
 
-Topics are built by `topic()` only. Binary payloads (JPEG) travel base64-encoded inside JSON so
-that every message can be validated by one parser and read by any MQTT tool.
+Topics are built by `topic()` only. Binary payloads (JPEG) are raw `bytes` in Python and base64
+strings in JSON, so every message is validated by one parser and readable with any MQTT tool.
 
 Frames and vehicle crops stay on the edge broker; only `events` (with one small snapshot) travel
 to the records service.
@@ -14,9 +14,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AwareDatetime, Base64Bytes, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 DEFAULT_PREFIX = "anpr/v1"
 
 CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -48,8 +48,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Raw bytes in Python, base64 in JSON (pydantic's Base64Bytes would instead decode raw bytes given to
+# the constructor, silently turning a JPEG into garbage).
+_STRICT = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+
 class Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     schema_version: Literal[1] = SCHEMA_VERSION
 
@@ -57,7 +62,7 @@ class Message(BaseModel):
 class Box(BaseModel):
     """Pixel box, top-left corner plus size, in the coordinates of the image it refers to."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     x: int = Field(ge=0)
     y: int = Field(ge=0)
@@ -77,10 +82,12 @@ class FrameMessage(Message):
 
     camera: CameraId
     seq: int = Field(ge=0, description="frame sequence number, from 0, per capture run")
-    captured_at: AwareDatetime = Field(description="UTC; from the source's clock, or start + position for files")
+    captured_at: AwareDatetime = Field(
+        description="UTC; from the source's clock, or start + position for files"
+    )
     width: int = Field(gt=0)
     height: int = Field(gt=0)
-    jpeg: Base64Bytes
+    jpeg: bytes
     end_of_stream: bool = False
 
 
@@ -92,14 +99,14 @@ class VehicleClass(str, enum.Enum):
 
 
 class VehicleCrop(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     vehicle_class: VehicleClass
     confidence: Confidence
     track_id: int | None = Field(default=None, description="tracker id; stable while the vehicle is in view")
     box: Box = Field(description="the vehicle in frame coordinates")
     crop_box: Box = Field(description="the padded region the JPEG holds, in frame coordinates")
-    jpeg: Base64Bytes
+    jpeg: bytes
 
 
 class VehiclesMessage(Message):
@@ -116,14 +123,14 @@ class VehiclesMessage(Message):
 
 
 class Candidate(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     text: str = Field(min_length=1, max_length=16)
     confidence: Confidence
 
 
 class PlateRead(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _STRICT
 
     text: str = Field(min_length=1, max_length=16, description="as the engine read it")
     normalized: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="A-Z0-9 only, format rules applied")
@@ -135,7 +142,7 @@ class PlateRead(BaseModel):
     track_id: int | None = None
     engine: str = Field(min_length=1, max_length=32)
     captured_at: AwareDatetime
-    snapshot_jpeg: Base64Bytes | None = Field(default=None, description="small JPEG of the vehicle")
+    snapshot_jpeg: bytes | None = Field(default=None, description="small JPEG of the vehicle")
 
 
 class ReadsMessage(Message):
@@ -167,7 +174,7 @@ class EventMessage(Message):
     vehicle_class: VehicleClass
     read_count: int = Field(ge=1)
     candidates: tuple[Candidate, ...] = ()
-    snapshot_jpeg: Base64Bytes | None = None
+    snapshot_jpeg: bytes | None = None
 
 
 class ServiceState(str, enum.Enum):
@@ -196,7 +203,9 @@ def decode(model: type[M], payload: bytes | str) -> M:
     try:
         return model.model_validate_json(payload)
     except ValidationError as exc:
-        raise BadMessage(f"invalid {model.__name__}: {exc.error_count()} error(s): {_first_error(exc)}") from exc
+        raise BadMessage(
+            f"invalid {model.__name__}: {exc.error_count()} error(s): {_first_error(exc)}"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:  # pragma: no cover - pydantic wraps most of these
         raise BadMessage(f"invalid {model.__name__}: {exc}") from exc
 

@@ -46,7 +46,9 @@ def load_settings(cls: type[S], name: str, argv: Sequence[str] | None = None) ->
     return settings
 
 
-def serve(name: str, settings: ServiceSettings, wire: Callable[[Bus], None], *, persistent: bool = False) -> None:
+def serve(
+    name: str, settings: ServiceSettings, wire: Callable[[Bus], None], *, persistent: bool = False
+) -> None:
     """Connect to the broker, let `wire` subscribe, handle messages until a stop signal."""
     stop = threading.Event()
 

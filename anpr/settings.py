@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, DotEnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from anpr.messages import DEFAULT_PREFIX
 
@@ -50,6 +56,32 @@ class _OwnKeysDotEnv(DotEnvSettingsSource):
         return {k: v for k, v in data.items() if k in fields or (prefix and k.lower().startswith(prefix))}
 
 
+# Variables with a settings prefix that belong to the scripts, not to a settings class.
+NOT_SETTINGS = frozenset({"ANPR_ENV_FILE", "ANPR_SHARED_DATA", "ANPR_EXTRAS"})
+
+
+class _TypoCatchingEnv(EnvSettingsSource):
+    """pydantic-settings ignores unknown environment variables; a typo such as
+    `DETECTOR_CONFIDENSE` would silently keep the default. Hand unknown prefixed names on as extras
+    so `extra="forbid"` names them."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        prefix = (self.env_prefix or "").lower()
+        if not prefix:
+            return data
+        known = {name.lower() for name in self.settings_cls.model_fields}
+        for name, value in os.environ.items():
+            low = name.lower()
+            if (
+                low.startswith(prefix)
+                and name.upper() not in NOT_SETTINGS
+                and low[len(prefix) :] not in known
+            ):
+                data[low] = value
+        return data
+
+
 class PrefixedSettings(BaseSettings):
     @classmethod
     def settings_customise_sources(
@@ -60,7 +92,12 @@ class PrefixedSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _OwnKeysDotEnv(settings_cls), file_secret_settings
+        return (
+            init_settings,
+            _TypoCatchingEnv(settings_cls),
+            _OwnKeysDotEnv(settings_cls),
+            file_secret_settings,
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -113,7 +150,9 @@ class MqttSettings(PrefixedSettings):
         if self.password is not None and self.password.get_secret_value().lower() in PLACEHOLDER_SECRETS:
             reasons.append("MQTT_PASSWORD is a placeholder")
         if not is_loopback(self.host) and self.username is None:
-            reasons.append(f"anonymous MQTT to a remote broker ({self.host}); set MQTT_USERNAME/MQTT_PASSWORD")
+            reasons.append(
+                f"anonymous MQTT to a remote broker ({self.host}); set MQTT_USERNAME/MQTT_PASSWORD"
+            )
         return reasons
 
 
@@ -127,7 +166,9 @@ class ServiceSettings(PrefixedSettings):
     def _refuse_unsafe(self) -> ServiceSettings:
         reasons = self.unsafe_reasons()
         if reasons and self.common.environment != "development":
-            raise ValueError("unsafe settings (allowed only with ANPR_ENVIRONMENT=development): " + "; ".join(reasons))
+            raise ValueError(
+                "unsafe settings (allowed only with ANPR_ENVIRONMENT=development): " + "; ".join(reasons)
+            )
         return self
 
     def unsafe_reasons(self) -> list[str]:

@@ -36,12 +36,32 @@ VIDEO_NAME = "detected_vehicles_and_plates.mp4"
 READS_CSV_NAME = "detected_vehicles_and_plates.csv"
 EVENTS_CSV_NAME = "events.csv"
 READS_COLUMNS = [
-    "time", "time_utc", "camera", "frame", "plate", "plate_normalized", "confidence",
-    "vehicle_class", "track_id", "engine", "event", "event_id",
+    "time",
+    "time_utc",
+    "camera",
+    "frame",
+    "plate",
+    "plate_normalized",
+    "confidence",
+    "vehicle_class",
+    "track_id",
+    "engine",
+    "event",
+    "event_id",
 ]
 EVENTS_COLUMNS = [
-    "time", "time_utc", "type", "plate", "plate_normalized", "confidence", "camera", "vehicle_class",
-    "read_count", "first_seen", "last_seen", "event_id",
+    "time",
+    "time_utc",
+    "type",
+    "plate",
+    "plate_normalized",
+    "confidence",
+    "camera",
+    "vehicle_class",
+    "read_count",
+    "first_seen",
+    "last_seen",
+    "event_id",
 ]
 GREEN, AMBER, WHITE, BLACK = (60, 200, 60), (0, 190, 255), (255, 255, 255), (0, 0, 0)
 TRACK_LABELS_KEPT = 256
@@ -108,8 +128,14 @@ class Recorder:
         text = f"{event.type.value.upper()} {display(event.plate, self.formats)} at {local}"
         # Timed by the footage, not the wall clock; it shows from the frame at which the sighting closed.
         self._banners.append(_Banner(text, color))
-        log.info("event: %s %s (%.2f, %d reads, %s)", event.type.value, event.plate, event.confidence,
-                 event.read_count, event.time.astimezone(self.tz).isoformat())
+        log.info(
+            "event: %s %s (%.2f, %d reads, %s)",
+            event.type.value,
+            event.plate,
+            event.confidence,
+            event.read_count,
+            event.time.astimezone(self.tz).isoformat(),
+        )
 
     # -- per frame -----------------------------------------------------------------------------------
     def frame_done(self, frame: FrameMessage) -> np.ndarray | None:
@@ -174,30 +200,52 @@ class Recorder:
             out.writerow(READS_COLUMNS)
             for camera, r, seq in self.reads:
                 event = best.get((camera, r.captured_at))
-                out.writerow([
-                    self._local(r.captured_at), r.captured_at.isoformat(), camera, seq,
-                    display(r.normalized, self.formats), r.normalized, f"{r.confidence:.4f}",
-                    r.vehicle_class.value, "" if r.track_id is None else r.track_id, r.engine,
-                    event.type.value if event else "", str(event.event_id) if event else "",
-                ])
+                out.writerow(
+                    [
+                        self._local(r.captured_at),
+                        r.captured_at.isoformat(),
+                        camera,
+                        seq,
+                        display(r.normalized, self.formats),
+                        r.normalized,
+                        f"{r.confidence:.4f}",
+                        r.vehicle_class.value,
+                        "" if r.track_id is None else r.track_id,
+                        r.engine,
+                        event.type.value if event else "",
+                        str(event.event_id) if event else "",
+                    ]
+                )
 
     def _write_events_csv(self) -> None:
         with open(self.output_dir / EVENTS_CSV_NAME, "w", newline="") as fh:
             out = csv.writer(fh)
             out.writerow(EVENTS_COLUMNS)
             for e in sorted(self.events, key=lambda e: e.time):
-                out.writerow([
-                    self._local(e.time), e.time.isoformat(), e.type.value, display(e.plate, self.formats),
-                    e.plate, f"{e.confidence:.4f}", e.camera, e.vehicle_class.value, e.read_count,
-                    self._local(e.first_seen), self._local(e.last_seen), str(e.event_id),
-                ])
+                out.writerow(
+                    [
+                        self._local(e.time),
+                        e.time.isoformat(),
+                        e.type.value,
+                        display(e.plate, self.formats),
+                        e.plate,
+                        f"{e.confidence:.4f}",
+                        e.camera,
+                        e.vehicle_class.value,
+                        e.read_count,
+                        self._local(e.first_seen),
+                        self._local(e.last_seen),
+                        str(e.event_id),
+                    ]
+                )
 
     def _local(self, t: datetime) -> str:
         return t.astimezone(self.tz).isoformat(timespec="milliseconds")
 
 
-def _label(image: np.ndarray, text: str, org: tuple[int, int], color: tuple[int, int, int],
-           scale: float = 0.6) -> None:
+def _label(
+    image: np.ndarray, text: str, org: tuple[int, int], color: tuple[int, int, int], scale: float = 0.6
+) -> None:
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
     x, y = org
     y = max(y, h + base)

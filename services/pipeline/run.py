@@ -21,6 +21,7 @@ from anpr.messages import EventMessage, FrameMessage, Kind, topic
 from anpr.plates import parse_formats
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.sightings import Aggregator
+from services.aggregator.wiring import publish_pending
 from services.aggregator.wiring import wire as wire_aggregator
 from services.capture.capture import Capture
 from services.capture.settings import CaptureSettings
@@ -48,12 +49,27 @@ class RunResult:
 
 @dataclass
 class Stages:
-    """The four stages' settings; built from the environment unless a caller passes its own."""
+    """The stages' settings; each is read from the environment unless a caller passes its own."""
 
-    detector: DetectorSettings = field(default_factory=DetectorSettings)
-    ocr: OcrSettings = field(default_factory=OcrSettings)
-    aggregator: AggregatorSettings = field(default_factory=AggregatorSettings)
+    detector: DetectorSettings | None = None
+    ocr: OcrSettings | None = None
+    aggregator: AggregatorSettings | None = None
     capture_overrides: dict[str, object] = field(default_factory=dict)
+
+    def resolved(
+        self, sources: Sequence[str], output_dir: Path
+    ) -> tuple[DetectorSettings, OcrSettings, AggregatorSettings]:
+        aggregator = self.aggregator
+        if aggregator is None:
+            overrides = {}
+            if all(Path(s).is_file() for s in sources):
+                # A run over files is self-contained: the same footage gives the same events every
+                # time. A camera run keeps who is inside in AGGREGATOR_STATE_FILE across restarts.
+                state = output_dir / "aggregator_state.json"
+                state.unlink(missing_ok=True)
+                overrides["state_file"] = state
+            aggregator = AggregatorSettings(**overrides)
+        return self.detector or DetectorSettings(), self.ocr or OcrSettings(), aggregator
 
 
 def run(
@@ -69,15 +85,20 @@ def run(
     """Play `sources` one after the other as one footage: the second starts `gap_s` after the first
     ends, and so on. `on_frame(frame, total, picture)` may return False to stop early."""
     stages = stages or Stages()
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    detector_settings, ocr_settings, aggregator_settings = stages.resolved(sources, settings.output_dir)
     prefix = settings.common.topic_prefix
     bus = MemoryBus()
-    aggregator = Aggregator(stages.aggregator)
-    wire_detector(bus, stages.detector, VehicleDetector(stages.detector))
-    wire_ocr(bus, stages.ocr, PlateReader(stages.ocr))
-    wire_aggregator(bus, stages.aggregator, aggregator)
+    aggregator = Aggregator(aggregator_settings)
+    wire_detector(bus, detector_settings, VehicleDetector(detector_settings))
+    wire_ocr(bus, ocr_settings, PlateReader(ocr_settings))
+    wire_aggregator(bus, aggregator_settings, aggregator)
     recorder = Recorder(
-        settings.output_dir, settings.common.timezone, parse_formats(stages.ocr.plate_formats),
-        write_video=settings.write_video, banner_s=settings.event_banner_s,
+        settings.output_dir,
+        settings.common.timezone,
+        parse_formats(ocr_settings.plate_formats),
+        write_video=settings.write_video,
+        banner_s=settings.event_banner_s,
     )
     recorder.attach(bus, prefix)
     forwarder = _event_forwarder(bus, settings) if settings.forward_events else None
@@ -107,15 +128,18 @@ def run(
                 next_start = frame.captured_at + timedelta(seconds=gap_s + 1.0 / (capture.fps or 10.0))
     except (_Stopped, KeyboardInterrupt):
         log.warning("stopped early; closing the sightings seen so far")
-        for event in aggregator.flush():
-            bus.publish(topic(prefix, Kind.EVENTS), event)
+        aggregator.flush()
+        publish_pending(bus, aggregator_settings, aggregator)
     finally:
         recorder.close()
         if forwarder is not None:
             forwarder.close("run finished")
     return RunResult(
-        events=list(recorder.events), reads=len(recorder.reads), frames=frames,
-        seconds=time.monotonic() - began, output_dir=settings.output_dir,
+        events=list(recorder.events),
+        reads=len(recorder.reads),
+        frames=frames,
+        seconds=time.monotonic() - began,
+        output_dir=settings.output_dir,
         files=[p for p in sorted(settings.output_dir.iterdir()) if p.is_file()],
     )
 

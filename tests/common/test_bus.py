@@ -86,7 +86,9 @@ def test_malformed_and_truncated_messages_are_dropped_and_the_bus_goes_on(
     assert sum("dropped a malformed message" in r.message for r in caplog.records) == 4
 
 
-def test_a_failing_handler_does_not_stop_the_bus(settings: MqttSettings, raw: mqtt.Client, topic_prefix: str) -> None:
+def test_a_failing_handler_does_not_stop_the_bus(
+    settings: MqttSettings, raw: mqtt.Client, topic_prefix: str
+) -> None:
     got: list[int] = []
 
     def handler(_t: str, m: ReadsMessage) -> None:
@@ -98,7 +100,9 @@ def test_a_failing_handler_does_not_stop_the_bus(settings: MqttSettings, raw: mq
     bus.subscribe(topic(topic_prefix, Kind.READS, "+"), ReadsMessage, handler)
     with Served(bus):
         for seq in (1, 2, 3):
-            raw.publish(topic(topic_prefix, Kind.READS, "gate"), encode(_reads(seq)), qos=1).wait_for_publish(5)
+            raw.publish(topic(topic_prefix, Kind.READS, "gate"), encode(_reads(seq)), qos=1).wait_for_publish(
+                5
+            )
         assert _wait(lambda: got == [2, 3])
 
 
@@ -143,7 +147,7 @@ def test_status_is_retained_and_the_last_will_marks_a_dead_service_offline(
     mqtt_broker: tuple[str, int], raw: mqtt.Client, topic_prefix: str
 ) -> None:
     seen: list[StatusMessage] = []
-    raw.on_message = lambda _c, _u, m: seen.append(decode(StatusMessage, m.payload))
+    raw.on_message = lambda _c, _u, m: m.payload and seen.append(decode(StatusMessage, m.payload))
     code = (
         "import time; from anpr.bus import MqttBus; from anpr.settings import MqttSettings; "
         f"b = MqttBus(MqttSettings(host='{mqtt_broker[0]}', port={mqtt_broker[1]}), 'victim', '{topic_prefix}'); "

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from anpr.messages import (
     MODEL_OF,
@@ -41,7 +42,7 @@ def test_topics_are_built_in_one_place() -> None:
 def test_frame_round_trip_keeps_binary_jpeg() -> None:
     frame = _frame()
     wire = encode(frame)
-    assert json.loads(wire)["jpeg"] == base64.b64encode(frame.jpeg).decode()
+    assert json.loads(wire)["jpeg"] == base64.urlsafe_b64encode(frame.jpeg).decode()  # RFC 4648 §5
     assert decode(FrameMessage, wire) == frame
 
 
@@ -61,7 +62,9 @@ def test_every_kind_has_a_versioned_model() -> None:
         b'{"camera": "gate"}',
         encode(_frame())[:-7],  # truncated
         encode(_frame()).replace(b'"schema_version":1', b'"schema_version":2'),  # a future version
-        encode(_frame()).replace(b'"captured_at":"2026-11-24T08:03:21Z"', b'"captured_at":"2026-11-24T08:03:21"'),
+        encode(_frame()).replace(
+            b'"captured_at":"2026-11-24T08:03:21Z"', b'"captured_at":"2026-11-24T08:03:21"'
+        ),
     ],
     ids=["empty", "brace", "text", "binary", "missing-fields", "truncated", "future-version", "naive-time"],
 )
@@ -72,20 +75,29 @@ def test_bad_payloads_raise_bad_message_only(payload: bytes) -> None:
 
 def test_messages_are_frozen_and_strict() -> None:
     frame = _frame()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         frame.seq = 4  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="Extra inputs"):
         FrameMessage(**(frame.model_dump() | {"unexpected": 1}))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="pattern"):
         _frame(camera="gate/../x")  # a camera id becomes part of a topic: no slashes
 
 
 def test_event_gets_a_uuid_and_validates_plate_text() -> None:
-    kw = dict(type=EventType.ENTRY, plate="ABC1234", confidence=0.9, camera="gate", time=T0, first_seen=T0,
-              last_seen=T0, vehicle_class=VehicleClass.CAR, read_count=3)
+    kw = dict(
+        type=EventType.ENTRY,
+        plate="ABC1234",
+        confidence=0.9,
+        camera="gate",
+        time=T0,
+        first_seen=T0,
+        last_seen=T0,
+        vehicle_class=VehicleClass.CAR,
+        read_count=3,
+    )
     a, b = EventMessage(**kw), EventMessage(**kw)
     assert a.event_id != b.event_id
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="pattern"):
         EventMessage(**(kw | {"plate": "abc-1234"}))
 
 

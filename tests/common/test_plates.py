@@ -26,8 +26,15 @@ def test_normalize_strips_separators_and_case() -> None:
 
 @pytest.mark.parametrize(
     ("read", "fixed"),
-    [("ABC1234", "ABC1234"), ("AB01234", "ABO1234"), ("A8C1234", "ABC1234"), ("ABCI234", "ABC1234"),
-     ("5ZB12O4", "SZB1204"), ("ABC12S4", "ABC1254"), ("G6G6666", "GGG6666")],
+    [
+        ("ABC1234", "ABC1234"),
+        ("AB01234", "ABO1234"),
+        ("A8C1234", "ABC1234"),
+        ("ABCI234", "ABC1234"),
+        ("5ZB12O4", "SZB1204"),
+        ("ABC12S4", "ABC1254"),
+        ("G6G6666", "GGG6666"),
+    ],
 )
 def test_texas_format_fixes_confusables_by_position(read: str, fixed: str) -> None:
     assert apply_formats(read, TEXAS) == (fixed, True)

@@ -1,0 +1,39 @@
+"""Settings of the aggregator (`AGGREGATOR_*`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from anpr.settings import ServiceSettings, settings_config
+
+
+class AggregatorSettings(ServiceSettings):
+    model_config = settings_config("AGGREGATOR_")
+
+    window_s: float = Field(
+        default=30.0, gt=0, le=3600, description="reads of a plate less than this apart are one sighting"
+    )
+    state_file: Path = Field(default=Path("state/aggregator.json"), description="who is inside")
+    max_errors: int = Field(default=1, ge=0, le=3, description="OCR errors tolerated within one plate")
+    track_max_errors: int = Field(
+        default=3, ge=0, le=12, description="errors tolerated when the detector's track id says one vehicle"
+    )
+    min_read_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="reads below are ignored")
+    cameras: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="comma-separated camera ids to aggregate; empty: every camera"
+    )
+    snapshot_max_bytes: int = Field(
+        default=65536, ge=0, description="larger snapshots are left out of the event (0: never send one)"
+    )
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=120, description="wait for the broker's PUBACK")
+
+    @field_validator("cameras", mode="before")
+    @classmethod
+    def _split_cameras(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(c.strip() for c in value.split(",") if c.strip())
+        return value
