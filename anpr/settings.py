@@ -95,7 +95,11 @@ class PrefixedSettings(BaseSettings):
         return (
             init_settings,
             _TypoCatchingEnv(settings_cls),
-            _OwnKeysDotEnv(settings_cls),
+            _OwnKeysDotEnv(  # keeps a `_env_file=` argument given to the constructor
+                settings_cls,
+                env_file=getattr(dotenv_settings, "env_file", None),
+                env_file_encoding=getattr(dotenv_settings, "env_file_encoding", None),
+            ),
             file_secret_settings,
         )
 

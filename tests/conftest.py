@@ -57,7 +57,9 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def mqtt_env(monkeypatch: pytest.MonkeyPatch, mqtt_broker: tuple[str, int], topic_prefix: str) -> dict[str, str]:
+def mqtt_env(
+    monkeypatch: pytest.MonkeyPatch, mqtt_broker: tuple[str, int], topic_prefix: str
+) -> dict[str, str]:
     """Environment for a service under test: the real broker, this test's prefix, no stray .env."""
     env = {
         "MQTT_HOST": mqtt_broker[0],
