@@ -136,9 +136,9 @@ def test_live_frame_rate_cap_skips_by_the_clock(mjpeg_camera: str) -> None:
     frames = []
     for frame in capture.frames():
         frames.append(frame)
-        if time.monotonic() - began > 1.5:
+        if len(frames) >= 5 or time.monotonic() - began > 6:  # generous: the machine may be busy
             stop.set()
     elapsed = time.monotonic() - began
-    assert 2 <= len(frames) <= 5 * elapsed + 1
+    assert 2 <= len(frames) <= 5 * elapsed + 2  # n frames span n-1 gaps
     gaps = [(b.captured_at - a.captured_at).total_seconds() for a, b in zip(frames, frames[1:], strict=False)]
     assert min(gaps) >= 0.15  # 1/5 s less the limiter's slack and jitter; uncapped it would be 0.04
