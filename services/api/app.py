@@ -1,0 +1,60 @@
+"""The FastAPI application: routes under /api/v1, a global guard, start-up in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.api.crypto import TamperError
+from services.api.db import UNAVAILABLE
+from services.api.deps import guard
+from services.api.routes import auth, health, ingest, records
+from services.api.runtime import Runtime
+from services.api.settings import ApiSettings
+
+log = logging.getLogger("services.api")
+
+
+def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="ANPR records service",
+        version="1",
+        lifespan=lifespan,
+        dependencies=[Depends(guard)],
+        docs_url="/docs" if settings.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
+    )
+    app.state.runtime = runtime
+    for router in (health.router, auth.router, ingest.router, records.router):
+        app.include_router(router)  # no prefix here: see deps.API_PREFIX
+
+    @app.exception_handler(TamperError)
+    async def _tampered(request: Request, exc: TamperError) -> JSONResponse:
+        log.error("integrity check failed on %s: %s", request.url.path, exc)
+        return JSONResponse({"detail": "stored data failed its integrity check"}, status_code=500)
+
+    for exc_type in UNAVAILABLE:
+
+        @app.exception_handler(exc_type)
+        async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+            log.warning("database unavailable on %s: %s", request.url.path, exc.__class__.__name__)
+            return JSONResponse(
+                {"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"}
+            )
+
+    return app

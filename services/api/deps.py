@@ -1,0 +1,99 @@
+"""Dependencies declared once, and the global guard every route passes through.
+
+Secure by default: the guard runs on every API route (app-level dependency) and requires a session
+unless the route is in PUBLIC_ROUTES or DEVICE_ROUTES. A route added without thought is protected;
+tests/api/test_route_coverage.py walks app.routes and fails on any route that is neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+
+from services.api.auth import Principal, Unauthorized
+from services.api.runtime import Runtime
+
+#: Every router carries its full prefix and is included without one, so the matched route's path is
+#: the full path (FastAPI does not add an include_router prefix to the route the guard sees).
+API_PREFIX = "/api/v1"
+
+#: (method, path) pairs anyone may call.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/login")}
+)
+#: Routes for the edge device, which proves itself with the device token (X-Device-Token).
+DEVICE_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/ingest")})
+#: The API description, mounted only with API_DOCS=true (development).
+DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+DEVICE_HEADER = "X-Device-Token"
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def guard(request: Request) -> None:
+    route = request.scope.get("route")
+    key = (request.method, getattr(route, "path", request.url.path))
+    if key in PUBLIC_ROUTES:
+        return
+    runtime: Runtime = request.app.state.runtime
+    if key in DEVICE_ROUTES:
+        _check_device(request, runtime)
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", headers=_BEARER)
+    try:
+        request.state.principal = await runtime.auth.authenticate(token.strip())
+    except Unauthorized as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=_BEARER) from None
+
+
+def _check_device(request: Request, runtime: Runtime) -> None:
+    expected = runtime.device_token_hash
+    if expected is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "HTTP ingest is off (API_DEVICE_TOKEN is not set)")
+    given = hashlib.sha256(request.headers.get(DEVICE_HEADER, "").encode()).digest()
+    if not hmac.compare_digest(given, expected):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid device token")
+
+
+def current_client(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:  # a route using this must not be public; the guard sets it
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", headers=_BEARER)
+    return principal
+
+
+CurrentClient = Annotated[Principal, Depends(current_client)]
+
+
+class PageParams:
+    def __init__(
+        self,
+        request: Request,
+        limit: Annotated[int, Query(ge=1, description="page size (capped by API_PAGE_MAX)")] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> None:
+        self.limit = min(limit, request.app.state.runtime.settings.page_max)
+        self.offset = offset
+
+
+PageDep = Annotated[PageParams, Depends()]
+
+
+def localize(runtime: Runtime, dt: datetime | None) -> datetime | None:
+    """A time without offset is the lot's local time."""
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return runtime.tz.localize(dt)

@@ -1,0 +1,1 @@
+"""HTTP routes; every one is described in services/api/README.md."""

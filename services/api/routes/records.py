@@ -1,0 +1,215 @@
+"""Events, visits, occupancy, statistics and CSV export. Every route needs a session."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+
+from anpr.messages import EventType
+from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
+from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPublic
+from services.api.store import EventFilter, NotFound, PlateQuery
+
+router = APIRouter(prefix=API_PREFIX, tags=["records"])
+
+PlateParam = Annotated[str | None, Query(max_length=16, description="plate, any case/separators")]
+TolerantParam = Annotated[bool, Query(description="also match plates one misread character away")]
+Since = Annotated[datetime | None, Query(description="inclusive; ISO 8601; no offset = lot's local time")]
+Until = Annotated[datetime | None, Query(description="exclusive; ISO 8601; no offset = lot's local time")]
+
+
+def _plate(plate: str | None, tolerant: bool) -> PlateQuery | None:
+    if plate is None:
+        return None
+    query = PlateQuery(plate, tolerant)
+    if not query.normalized:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "plate has no letters or digits")
+    return query
+
+
+def _event_filter(
+    runtime: RuntimeDep,
+    plate: PlateParam = None,
+    tolerant: TolerantParam = False,
+    type: Annotated[EventType | None, Query()] = None,  # noqa: A002 - the API's field name
+    camera: Annotated[str | None, Query(max_length=64)] = None,
+    since: Since = None,
+    until: Until = None,
+) -> EventFilter:
+    return EventFilter(
+        plate=_plate(plate, tolerant),
+        type=type.value if type else None,
+        camera=camera,
+        since=localize(runtime, since),
+        until=localize(runtime, until),
+    )
+
+
+def _range(runtime: RuntimeDep, since: datetime | None, until: datetime | None, default: timedelta):
+    until = localize(runtime, until) or runtime.clock()
+    since = localize(runtime, since) or until - default
+    if since >= until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "since must be before until")
+    return since, until
+
+
+FilterDep = Annotated[EventFilter, Depends(_event_filter)]
+
+
+@router.get("/events", response_model=Page[EventPublic])
+async def events(runtime: RuntimeDep, page: PageDep, f: FilterDep) -> Page[EventPublic]:
+    """Events, newest first."""
+    items, total = await runtime.store.search(f, page.limit, page.offset)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/events/{event_id}/snapshot", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+)
+async def snapshot(event_id: uuid.UUID, runtime: RuntimeDep) -> Response:
+    """The event's vehicle snapshot (JPEG); 404 when it has none."""
+    try:
+        jpeg = await runtime.store.snapshot(event_id)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no snapshot for this event") from None
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/visits", response_model=Page[VisitPublic])
+async def visits(
+    runtime: RuntimeDep,
+    page: PageDep,
+    plate: PlateParam = None,
+    tolerant: TolerantParam = False,
+    since: Since = None,
+    until: Until = None,
+) -> Page[VisitPublic]:
+    """Visits that began (or, lacking an entry, ended) in [since, until); default the last 24 h."""
+    lo, hi = _range(runtime, since, until, timedelta(days=1))
+    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
+    return Page(
+        items=items[page.offset : page.offset + page.limit],
+        total=len(items),
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/occupancy", response_model=Occupancy)
+async def occupancy(
+    runtime: RuntimeDep, at: Annotated[datetime | None, Query(description="default: now")] = None
+) -> Occupancy:
+    """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving."""
+    return await runtime.store.occupancy(localize(runtime, at))
+
+
+@router.get("/stats", response_model=Stats)
+async def stats(
+    runtime: RuntimeDep,
+    interval: Literal["hour", "day"] = "hour",
+    since: Since = None,
+    until: Until = None,
+) -> Stats:
+    """Entries, exits and average stay per local hour or day; default the last 24 h (hour) or 7 days (day)."""
+    lo, hi = _range(runtime, since, until, timedelta(days=1 if interval == "hour" else 7))
+    if hi - lo > timedelta(days=366):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "at most one year per request")
+    return await runtime.store.stats(lo, hi, interval)
+
+
+def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _iso(dt: datetime | None) -> str:
+    return dt.isoformat() if dt else ""
+
+
+@router.get("/export/events.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
+    """Every matching event (same filters as /events), no paging."""
+    items = await runtime.store.all_events(f)
+    header = [
+        "event_id",
+        "type",
+        "plate",
+        "confidence",
+        "camera",
+        "time",
+        "first_seen",
+        "last_seen",
+        "vehicle_class",
+        "read_count",
+    ]
+    rows = (
+        [
+            e.event_id,
+            e.type.value,
+            e.plate,
+            f"{e.confidence:.3f}",
+            e.camera,
+            _iso(e.time),
+            _iso(e.first_seen),
+            _iso(e.last_seen),
+            e.vehicle_class.value,
+            e.read_count,
+        ]
+        for e in items
+    )
+    return _csv("events.csv", header, rows)
+
+
+@router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def export_visits(
+    runtime: RuntimeDep,
+    plate: PlateParam = None,
+    tolerant: TolerantParam = False,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
+    """Every visit of the range (same filters as /visits), no paging."""
+    lo, hi = _range(runtime, since, until, timedelta(days=1))
+    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
+    header = [
+        "plate",
+        "status",
+        "entry_time",
+        "exit_time",
+        "duration_s",
+        "entry_camera",
+        "exit_camera",
+        "entry_event_id",
+        "exit_event_id",
+    ]
+    rows = (
+        [
+            v.plate,
+            v.status,
+            _iso(v.entry_time),
+            _iso(v.exit_time),
+            "" if v.duration_s is None else f"{v.duration_s:.0f}",
+            v.entry_camera or "",
+            v.exit_camera or "",
+            v.entry_event_id or "",
+            v.exit_event_id or "",
+        ]
+        for v in items
+    )
+    return _csv("visits.csv", header, rows)

@@ -1,0 +1,125 @@
+"""What clients send and receive. Table models (models.py) never leave the service.
+
+Every time a client reads is in the lot's time zone (ANPR_TIMEZONE), with its UTC offset.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from anpr.messages import EventMessage, EventType, VehicleClass
+
+T = TypeVar("T")
+
+#: The ingest body is the bus message itself, so the edge sends one format whichever the path.
+EventCreate = EventMessage
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="matches in all pages")
+    limit: int
+    offset: int
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=256, description="the client's API token")
+    code: str = Field(pattern=r"^[0-9]{6}$", description="current TOTP code")
+
+
+class LoginResponse(BaseModel):
+    session_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime = Field(description="absolute expiry; idle sessions end sooner")
+    idle_timeout_s: int
+
+
+class CandidatePublic(BaseModel):
+    text: str
+    confidence: float
+
+
+class EventPublic(BaseModel):
+    event_id: uuid.UUID
+    type: EventType
+    plate: str
+    confidence: float
+    camera: str
+    time: datetime
+    first_seen: datetime
+    last_seen: datetime
+    vehicle_class: VehicleClass
+    read_count: int
+    candidates: list[CandidatePublic]
+    has_snapshot: bool
+
+
+class IngestResult(BaseModel):
+    event_id: uuid.UUID
+    stored: bool = Field(description="false when this event was already stored (redelivery)")
+
+
+VisitStatus = Literal["parked", "completed", "no_entry", "no_exit"]
+
+
+class VisitPublic(BaseModel):
+    plate: str
+    status: VisitStatus = Field(
+        description="parked: inside now; completed: entry and exit; no_entry: exit seen without entry; "
+        "no_exit: entry never matched by an exit (another entry followed, or it is older than "
+        "the longest stay)"
+    )
+    entry_event_id: uuid.UUID | None
+    entry_time: datetime | None
+    entry_camera: str | None
+    exit_event_id: uuid.UUID | None
+    exit_time: datetime | None
+    exit_camera: str | None
+    duration_s: float | None = Field(description="time parked; for a parked vehicle, so far")
+
+
+class ParkedVehicle(BaseModel):
+    plate: str
+    entry_event_id: uuid.UUID
+    entry_time: datetime
+    parked_s: float
+
+
+class Occupancy(BaseModel):
+    at: datetime
+    count: int
+    vehicles: list[ParkedVehicle]
+
+
+class StatsBucket(BaseModel):
+    start: datetime
+    entries: int
+    exits: int
+    avg_stay_s: float | None = Field(description="mean stay of visits that ended in this bucket")
+
+
+class Stats(BaseModel):
+    interval: Literal["hour", "day"]
+    timezone: str
+    buckets: list[StatsBucket]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    mqtt: Literal["connected", "disconnected", "off"]
+
+
+class SessionInfo(BaseModel):
+    client: str
+    expires_at: datetime
