@@ -9,7 +9,7 @@ scripts/bootstrap.sh
 DATA=${ANPR_SHARED_DATA:-../shared/data}
 if [ -d "$DATA/models" ]; then
   export DETECTOR_MODEL=${DETECTOR_MODEL:-$DATA/models/fallback/yolo11n_int8.tflite}
-  export OCR_LOCALIZER_MODEL=${OCR_LOCALIZER_MODEL:-$DATA/models/plates/openalpr_us/us.xml}
-  export OCR_OCR_MODEL=${OCR_OCR_MODEL:-$DATA/models/peers/fast_plate_ocr/cct_xs_v1_global.onnx}
+  export OCR_LOCALISER_MODEL=${OCR_LOCALISER_MODEL:-$DATA/models/plates/openalpr_us/us.xml}
+  export OCR_READER_MODEL=${OCR_READER_MODEL:-$DATA/models/peers/fast_plate_ocr/cct_xs_v1_global.onnx}
 fi
 exec .venv/bin/python -m services.pipeline "${@:-$DATA/videos/parkpow_cars.mp4}"

@@ -16,8 +16,8 @@ def model_env(data: Path) -> dict[str, str]:
     models = data / "models"
     return {
         "DETECTOR_MODEL": str(models / "fallback" / "yolo11n_int8.tflite"),
-        "OCR_LOCALIZER_MODEL": str(models / "plates" / "openalpr_us" / "us.xml"),
-        "OCR_OCR_MODEL": str(models / "peers" / "fast_plate_ocr" / "cct_xs_v1_global.onnx"),
+        "OCR_LOCALISER_MODEL": str(models / "plates" / "openalpr_us" / "us.xml"),
+        "OCR_READER_MODEL": str(models / "peers" / "fast_plate_ocr" / "cct_xs_v1_global.onnx"),
         "ANPR_ENV_FILE": "/nonexistent/.env",
         "ANPR_ENVIRONMENT": "development",
         "ANPR_TIMEZONE": "America/Chicago",
