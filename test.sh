@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
 scripts/servers.sh
-.venv/bin/ruff check anpr services tests benchmarks
+deploy/check.sh --static
+.venv/bin/ruff check anpr services tests benchmarks deploy docker
 .venv/bin/python -m pytest "$@"
