@@ -1,0 +1,113 @@
+"""The detector stage: frame in, vehicles with track ids and padded crops out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
+from services.detector.images import clip_box, decode_jpeg, encode_jpeg, padded
+from services.detector.settings import DetectorSettings
+from services.detector.yolo import ModelUnavailable, load_tracker_class, load_yolo
+
+log = logging.getLogger("detector")
+
+VEHICLE_NAMES = {c.value: c for c in VehicleClass}  # COCO names: car 2, motorcycle 3, bus 5, truck 7
+
+
+class VehicleDetector:
+    """Ultralytics detection plus one tracker per camera, so that frames of different cameras never
+    share tracks. Detection runs with the tracker's low threshold, because ByteTrack keeps a track
+    alive through weak detections; only vehicles at `confidence` or above are published. NMS is
+    class-agnostic: one vehicle seen as both car and truck must stay one vehicle (one track, one read)."""
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.settings = settings
+        self._model = load_yolo(settings.model, imgsz=settings.imgsz, device=settings.device)
+        self._tracker_cls, self._tracker_cfg = load_tracker_class(settings.tracker)
+        self._classes = self._vehicle_classes(self._model.names)
+        low = float(getattr(self._tracker_cfg, "track_low_thresh", settings.confidence))
+        self._detect_conf = min(settings.confidence, low)
+        self._trackers: dict[str, Any] = {}
+
+    def process(self, frame: FrameMessage) -> VehiclesMessage:
+        """Always one message per frame: downstream stages use it as their clock."""
+        image = decode_jpeg(frame.jpeg)
+        vehicles: tuple[VehicleCrop, ...] = ()
+        width, height = frame.width, frame.height
+        if image is None:
+            log.warning(
+                "camera %s frame %d: corrupt or truncated JPEG (%d bytes); no detection",
+                frame.camera,
+                frame.seq,
+                len(frame.jpeg),
+            )
+        else:
+            height, width = image.shape[:2]
+            vehicles = tuple(self._track(frame.camera, image))
+        if frame.end_of_stream:
+            self._trackers.pop(frame.camera, None)  # the next stream is other footage: fresh track ids
+        return VehiclesMessage(
+            camera=frame.camera,
+            seq=frame.seq,
+            captured_at=frame.captured_at,
+            width=width,
+            height=height,
+            vehicles=vehicles,
+            end_of_stream=frame.end_of_stream,
+        )
+
+    def _track(self, camera: str, image: np.ndarray) -> list[VehicleCrop]:
+        detections = self._detect(image)
+        tracker = self._trackers.get(camera)
+        if tracker is None:
+            tracker = self._trackers[camera] = self._tracker_cls(args=self._tracker_cfg)
+        tracks = tracker.update(detections, image)
+        height, width = image.shape[:2]
+        out = []
+        for row in tracks:
+            i = int(row[-1])  # index of the detection the track matched in this frame
+            score, cls = float(detections.conf[i]), int(detections.cls[i])
+            box = clip_box(*detections.xyxy[i], width, height)
+            if (
+                score < self.settings.confidence
+                or box is None
+                or min(box.w, box.h) < self.settings.min_box_px
+            ):
+                continue
+            crop_box = padded(box, self.settings.crop_padding, width, height)
+            x1, y1, x2, y2 = crop_box.xyxy
+            out.append(
+                VehicleCrop(
+                    vehicle_class=self._classes[cls],
+                    confidence=min(1.0, score),
+                    track_id=int(row[4]),
+                    box=box,
+                    crop_box=crop_box,
+                    jpeg=encode_jpeg(image[y1:y2, x1:x2], self.settings.crop_jpeg_quality),
+                )
+            )
+        return out
+
+    def _detect(self, image: np.ndarray) -> Any:
+        result = self._model.predict(
+            image,
+            imgsz=self.settings.imgsz,
+            conf=self._detect_conf,
+            classes=list(self._classes),
+            device=self.settings.device,
+            agnostic_nms=True,
+            verbose=False,
+        )[0]
+        return result.boxes.cpu().numpy()
+
+    @staticmethod
+    def _vehicle_classes(names: dict[int, str]) -> dict[int, VehicleClass]:
+        classes = {i: VEHICLE_NAMES[n] for i, n in names.items() if n in VEHICLE_NAMES}
+        if not classes:
+            raise ModelUnavailable(
+                f"the detector model has none of the classes {sorted(VEHICLE_NAMES)}; use a COCO-trained model"
+            )
+        return classes

@@ -1,0 +1,96 @@
+"""Loading an Ultralytics model without surprises at run time.
+
+Ultralytics, left to itself, pip-installs missing requirements, looks up DNS to decide whether it is
+online, and sends usage analytics. A service must do none of that: a missing dependency is a start-up
+error that says what to install, and a local model never touches the network. The environment
+switches are read when `ultralytics` is first imported, so they are set before that import; the
+module flags are set as well in case something imported Ultralytics earlier in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("detector")
+
+
+class ModelUnavailable(RuntimeError):
+    """The detector model (or what it needs to run) is missing; the message says what to do."""
+
+
+def is_local_model(model: str) -> bool:
+    """A path (it exists, or it names a folder) rather than an Ultralytics model name like 'yolo11n.pt'."""
+    return Path(model).exists() or os.sep in model or "/" in model
+
+
+def load_yolo(model: str, *, imgsz: int = 640, device: str | None = None, task: str = "detect") -> Any:
+    """`ultralytics.YOLO(model)`, loaded and run once on a blank image, so that a broken model fails at
+    start-up rather than on the first frame. Never downloads or installs anything for a local model."""
+    local = is_local_model(model)
+    path = Path(model).expanduser()
+    if local and not path.exists():
+        raise ModelUnavailable(
+            f"detector model not found: {path.resolve()}. Put the model file there or set DETECTOR_MODEL to an "
+            "existing file (.pt, .onnx, .engine, .tflite), or to an Ultralytics model name such as 'yolo11n.pt' "
+            "on a machine with internet access."
+        )
+    ultralytics = _import_ultralytics(offline=local)
+    try:
+        yolo = ultralytics.YOLO(str(path) if local else model, task=task)
+        yolo.predict(np.zeros((imgsz, imgsz, 3), np.uint8), imgsz=imgsz, device=device, verbose=False)
+        return yolo
+    except ModuleNotFoundError as exc:
+        raise ModelUnavailable(
+            f"running {model} needs the Python package {exc.name!r}, which is not installed "
+            f"(e.g. 'pip install ai-edge-litert' for .tflite, 'pip install onnxruntime' for .onnx)"
+        ) from exc
+    except Exception as exc:
+        where = f"local file {path.resolve()}" if local else f"Ultralytics model name {model!r}"
+        hint = (
+            "check that the file is a complete Ultralytics export"
+            if local
+            else "Ultralytics downloads it on first use, which needs internet access; otherwise set DETECTOR_MODEL "
+            "to a local model file"
+        )
+        raise ModelUnavailable(f"could not load the detector model ({where}): {exc}; {hint}") from exc
+
+
+def load_tracker_class(tracker_cfg: str) -> tuple[type, Any]:
+    """The tracker class and its config namespace from an Ultralytics tracker YAML (name or path)."""
+    _import_ultralytics(offline=False)
+    try:
+        from ultralytics.trackers.track import TRACKER_MAP
+    except ImportError as exc:  # ByteTrack's matching needs `lap`; Ultralytics would pip-install it
+        raise ModelUnavailable(
+            f"the Ultralytics tracker needs the Python package {exc.name or 'lap'!r}: pip install 'lap>=0.5.12'"
+        ) from exc
+    from ultralytics.utils import YAML, IterableSimpleNamespace
+    from ultralytics.utils.checks import check_yaml
+
+    try:
+        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(tracker_cfg)))
+    except FileNotFoundError as exc:
+        raise ModelUnavailable(
+            f"tracker config {tracker_cfg!r} not found; use 'bytetrack.yaml' or a path to a tracker YAML"
+        ) from exc
+    if cfg.tracker_type not in TRACKER_MAP:
+        raise ModelUnavailable(f"tracker type {cfg.tracker_type!r} is not one of {sorted(TRACKER_MAP)}")
+    return TRACKER_MAP[cfg.tracker_type], cfg
+
+
+def _import_ultralytics(*, offline: bool) -> Any:
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
+    if offline:
+        os.environ.setdefault("YOLO_OFFLINE", "true")
+    import ultralytics
+    import ultralytics.utils.checks as checks
+    import ultralytics.utils.events as events
+
+    checks.AUTOINSTALL = False
+    events.events.enabled = False  # no usage analytics from a service
+    return ultralytics

@@ -1,0 +1,104 @@
+"""From per-slot character probabilities to a plate text, with the plate formats in mind.
+
+The OCR model gives, for each of its slots, a probability for every symbol of its alphabet (the pad
+symbol marks an empty slot). A read's probability is the product of its slot probabilities: the
+chance that every slot is right, which is what "the plate was read correctly" means. A geometric mean
+would be length-neutral but would hide one doubtful character among confident ones, and one wrong
+character is a wrong plate; so the product is the confidence we report.
+
+Formats decide confusable characters by position: where a format wants a letter, the most probable
+letter is taken even if a digit scored higher (a 0 read in a letter slot becomes O). The format-fitting
+read wins when its probability is at least `min_ratio` times the plain argmax's; otherwise the argmax
+stands, because a car from another state must still be read as it is.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from anpr.plates import PlateFormat
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str  # the chosen read, A-Z0-9 only
+    confidence: float
+    raw: str  # the plain argmax read
+    fits_format: bool
+    candidates: tuple[tuple[str, float], ...]  # best first, the chosen read first
+
+
+class SlotDecoder:
+    def __init__(
+        self,
+        alphabet: str,
+        pad: str,
+        formats: Sequence[PlateFormat],
+        *,
+        min_ratio: float = 0.05,
+        top_n: int = 5,
+        beam: int = 3,
+    ) -> None:
+        if pad not in alphabet:
+            raise ValueError(f"pad symbol {pad!r} is not in the alphabet {alphabet!r}")
+        self.alphabet = alphabet
+        self.pad_index = alphabet.index(pad)
+        self.formats = tuple(formats)
+        self.min_ratio = min_ratio
+        self.top_n = top_n
+        self.beam = beam
+        # Per format, per position: the alphabet indices allowed there.
+        self._format_masks = [
+            [np.array([i for i, c in enumerate(alphabet) if c in slot], dtype=np.intp) for slot in f.slots]
+            for f in self.formats
+        ]
+
+    def decode(self, probs: np.ndarray) -> Decoded:
+        """`probs`: [slots, len(alphabet)] probabilities of one plate."""
+        probs = np.asarray(probs, dtype=np.float64)
+        best = probs.argmax(axis=1)
+        raw = self._text(best)
+        raw_p = float(np.prod(probs[np.arange(len(best)), best]))
+        fitted = [c for c in (self._fit(probs, m) for m in self._format_masks) if c is not None]
+        chosen, chosen_p, fits = raw, raw_p, any(f.matches(raw) for f in self.formats)
+        if not fits and fitted:
+            text, p = max(fitted, key=lambda c: c[1])
+            if p >= self.min_ratio * raw_p:
+                chosen, chosen_p, fits = text, p, True
+        others = dict(self._beam(probs))
+        for text, p in fitted:
+            others[text] = max(p, others.get(text, 0.0))
+        others.pop(chosen, None)
+        ranked = sorted(((t, p) for t, p in others.items() if t), key=lambda c: -c[1])
+        candidates = ((chosen, chosen_p), *ranked)[: self.top_n] if chosen else tuple(ranked[: self.top_n])
+        return Decoded(chosen, chosen_p, raw, fits, tuple(candidates))
+
+    def _text(self, indices: Sequence[int]) -> str:
+        return "".join(self.alphabet[i] for i in indices if i != self.pad_index)
+
+    def _fit(self, probs: np.ndarray, masks: list[np.ndarray]) -> tuple[str, float] | None:
+        """Most probable read of exactly this format: its characters first, then padding."""
+        n = len(masks)
+        if n > len(probs):
+            return None
+        chosen = [int(m[probs[i, m].argmax()]) for i, m in enumerate(masks)]
+        p = float(np.prod([probs[i, c] for i, c in enumerate(chosen)]) * np.prod(probs[n:, self.pad_index]))
+        return self._text(chosen), p
+
+    def _beam(self, probs: np.ndarray) -> list[tuple[str, float]]:
+        """A small beam over the slots: the most probable reads, pad symbols dropped."""
+        paths: list[tuple[float, tuple[int, ...]]] = [(1.0, ())]
+        width = max(self.top_n, self.beam) * 2
+        for slot in probs:
+            top = np.argsort(slot)[::-1][: self.beam]
+            grown = [(p * float(slot[i]), path + (int(i),)) for p, path in paths for i in top]
+            paths = heapq.nlargest(width, grown, key=lambda x: x[0])
+        reads: dict[str, float] = {}
+        for p, path in paths:
+            text = self._text(path)
+            reads[text] = max(p, reads.get(text, 0.0))
+        return list(reads.items())

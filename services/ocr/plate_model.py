@@ -1,0 +1,129 @@
+"""The ONNX plate OCR model (fast-plate-ocr's layout): plate images in, per-slot probabilities out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from services.ocr.engine import EngineUnavailable
+
+log = logging.getLogger("ocr")
+
+_INTERPOLATION = {
+    "nearest": cv2.INTER_NEAREST,
+    "linear": cv2.INTER_LINEAR,
+    "cubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA,
+    "lanczos4": cv2.INTER_LANCZOS4,
+}
+
+
+@dataclass(frozen=True)
+class PlateModelConfig:
+    alphabet: str
+    pad: str
+    slots: int
+    height: int
+    width: int
+    rgb: bool
+    keep_aspect_ratio: bool
+    interpolation: int
+
+    @classmethod
+    def load(cls, path: Path) -> PlateModelConfig:
+        try:
+            raw = yaml.safe_load(path.read_text())
+            return cls(
+                alphabet=str(raw["alphabet"]),
+                pad=str(raw["pad_char"]),
+                slots=int(raw["max_plate_slots"]),
+                height=int(raw["img_height"]),
+                width=int(raw["img_width"]),
+                rgb=str(raw.get("image_color_mode", "rgb")).lower() == "rgb",
+                keep_aspect_ratio=bool(raw.get("keep_aspect_ratio", False)),
+                interpolation=_INTERPOLATION[str(raw.get("interpolation", "linear")).lower()],
+            )
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            raise EngineUnavailable(
+                f"plate OCR config {path} is not a fast-plate-ocr plate config: {exc}"
+            ) from exc
+
+
+class PlateOcrModel:
+    def __init__(self, model: str, config: Path | None = None, threads: int = 0) -> None:
+        model_path, config_path = resolve_model(model, config)
+        self.config = PlateModelConfig.load(config_path)
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise EngineUnavailable(f"plate OCR model {model_path} could not be loaded: {exc}") from exc
+        self._input = self._session.get_inputs()[0].name
+        self.model_path = model_path
+
+    def probabilities(self, plates: list[np.ndarray]) -> np.ndarray:
+        """[N, slots, len(alphabet)] for N BGR plate images."""
+        batch = np.stack([self._prepare(p) for p in plates])
+        out = self._session.run(None, {self._input: batch})[0]
+        return out.reshape(len(plates), self.config.slots, len(self.config.alphabet))
+
+    def _prepare(self, plate: np.ndarray) -> np.ndarray:
+        c = self.config
+        if c.keep_aspect_ratio:
+            scale = min(c.width / plate.shape[1], c.height / plate.shape[0])
+            w, h = max(1, round(plate.shape[1] * scale)), max(1, round(plate.shape[0] * scale))
+            small = cv2.resize(plate, (w, h), interpolation=c.interpolation)
+            image = np.zeros((c.height, c.width, 3), np.uint8)
+            image[:h, :w] = small
+        else:
+            image = cv2.resize(plate, (c.width, c.height), interpolation=c.interpolation)
+        if c.rgb:
+            return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[..., None]
+
+
+def resolve_model(model: str, config: Path | None) -> tuple[Path, Path]:
+    """Local model (+ its config) or a fast-plate-ocr model name fetched by that library."""
+    path = Path(model).expanduser()
+    if path.suffix == ".onnx" or "/" in model or path.exists():
+        if not path.is_file():
+            raise EngineUnavailable(
+                f"plate OCR model not found: {path}; set OCR_READER_MODEL to a local .onnx file or to a "
+                "fast-plate-ocr model name (needs `pip install fast-plate-ocr` and internet on first use)"
+            )
+        return path, config or _config_next_to(path)
+    try:
+        from fast_plate_ocr.inference.hub import download_model
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"OCR_READER_MODEL={model!r} is a fast-plate-ocr model name, which needs `pip install fast-plate-ocr`; "
+            "or set it to a local .onnx file (with OCR_READER_CONFIG)"
+        ) from exc
+    try:
+        model_path, config_path = download_model(model)
+    except Exception as exc:
+        raise EngineUnavailable(
+            f"fast-plate-ocr could not fetch {model!r} ({exc}); it needs internet on first use, "
+            "or set OCR_READER_MODEL to a local .onnx file"
+        ) from exc
+    return Path(model_path), config or Path(config_path)
+
+
+def _config_next_to(model: Path) -> Path:
+    for name in (f"{model.stem}_plate_config.yaml", "default_latin_plate_config.yaml"):
+        candidate = model.with_name(name)
+        if candidate.is_file():
+            return candidate
+    raise EngineUnavailable(
+        f"no plate config next to {model} ({model.stem}_plate_config.yaml or default_latin_plate_config.yaml); "
+        "set OCR_READER_CONFIG to the model's plate config YAML"
+    )

@@ -1,0 +1,109 @@
+"""The OCR stage: vehicles in, plate reads out."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from anpr.messages import Box, Candidate, PlateRead, ReadsMessage, VehicleCrop, VehiclesMessage
+from anpr.plates import normalize
+from services.ocr.engine import PlateEngine, PlateResult, build_engine
+from services.ocr.images import decode_jpeg, snapshot_jpeg
+from services.ocr.memory import ConfidentTracks
+from services.ocr.settings import OcrSettings
+
+log = logging.getLogger("ocr")
+
+
+class PlateReader:
+    """One ReadsMessage per VehiclesMessage, so the aggregator's clock moves on every frame."""
+
+    def __init__(self, settings: OcrSettings, engine: PlateEngine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or build_engine(settings)
+        self.confident = ConfidentTracks(settings.track_memory, settings.track_forget_s)
+
+    def process(self, msg: VehiclesMessage) -> ReadsMessage:
+        reads = []
+        for vehicle in msg.vehicles:
+            key = (msg.camera, vehicle.track_id) if vehicle.track_id is not None else None
+            if key is not None and self.confident.seen_done(key, msg.captured_at):
+                continue
+            read = self._read(msg, vehicle)
+            if read is None:
+                continue
+            reads.append(read)
+            if key is not None and read.confidence >= self.settings.confident_read:
+                self.confident.mark_done(key, msg.captured_at)
+        if msg.end_of_stream:
+            self.confident.forget_camera(msg.camera)  # the detector restarts its track ids too
+        return ReadsMessage(
+            camera=msg.camera,
+            seq=msg.seq,
+            captured_at=msg.captured_at,
+            reads=tuple(reads),
+            end_of_stream=msg.end_of_stream,
+        )
+
+    def _read(self, msg: VehiclesMessage, vehicle: VehicleCrop) -> PlateRead | None:
+        crop = decode_jpeg(vehicle.jpeg)
+        if crop is None:
+            log.warning(
+                "camera %s frame %d track %s: corrupt vehicle crop JPEG (%d bytes); skipped",
+                msg.camera,
+                msg.seq,
+                vehicle.track_id,
+                len(vehicle.jpeg),
+            )
+            return None
+        try:
+            result = self.engine.read(crop)
+        except Exception:  # one odd crop must not cost the whole frame's message
+            log.exception(
+                "camera %s frame %d track %s: %s engine failed; vehicle skipped",
+                msg.camera,
+                msg.seq,
+                vehicle.track_id,
+                self.engine.name,
+            )
+            return None
+        if result is None or result.confidence < self.settings.min_confidence:
+            return None
+        normalized = normalize(result.text)
+        if not 1 <= len(normalized) <= 12:
+            return None
+        candidates = tuple(
+            Candidate(text=t, confidence=_unit(p)) for t, p in result.candidates if 1 <= len(t) <= 16
+        )
+        return PlateRead(
+            text=(result.raw or result.text)[:16],
+            normalized=normalized,
+            confidence=_unit(result.confidence),
+            candidates=candidates,
+            plate_box=_plate_box(result, vehicle, crop),
+            vehicle_box=vehicle.box,
+            vehicle_class=vehicle.vehicle_class,
+            track_id=vehicle.track_id,
+            engine=self.engine.name,
+            captured_at=msg.captured_at,
+            snapshot_jpeg=snapshot_jpeg(crop, self.settings.snapshot_width),
+        )
+
+
+def _plate_box(result: PlateResult, vehicle: VehicleCrop, crop: np.ndarray) -> Box | None:
+    """The plate in frame coordinates (the crop JPEG may have been resized on the way)."""
+    if result.box is None:
+        return None
+    sx, sy = vehicle.crop_box.w / crop.shape[1], vehicle.crop_box.h / crop.shape[0]
+    b = result.box
+    return Box(
+        x=vehicle.crop_box.x + round(b.x * sx),
+        y=vehicle.crop_box.y + round(b.y * sy),
+        w=max(1, round(b.w * sx)),
+        h=max(1, round(b.h * sy)),
+    )
+
+
+def _unit(p: float) -> float:
+    return min(1.0, max(0.0, float(p)))

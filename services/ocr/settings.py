@@ -1,0 +1,84 @@
+"""OCR settings, `OCR_*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from anpr.plates import parse_formats
+from anpr.settings import ServiceSettings, settings_config
+
+Engine = Literal["onnx", "openalpr"]
+Localiser = Literal["cascade", "yolo", "open-image-models"]
+
+DEFAULT_READER_MODEL = "cct-xs-v1-global-model"  # fast-plate-ocr's name; fetched on first use with internet
+DEFAULT_OIM_MODEL = "yolo-v9-t-384-license-plate-end2end"  # open-image-models' plate detector
+
+
+class OcrSettings(ServiceSettings):
+    model_config = settings_config("OCR_")
+
+    engine: Engine = "onnx"
+    plate_formats: str = Field(
+        default="AAA-0000", description="comma-separated formats (A letter, 0 digit, * either); '' for none"
+    )
+    top_n: int = Field(default=5, ge=1, le=20, description="candidates kept per read")
+    min_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="reads below this are dropped")
+    confident_read: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="a track with a read at or above this is not read again"
+    )
+    format_min_ratio: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="a format-fitting read replaces the plain read when at least this fraction as probable",
+    )
+    # onnx engine: where the plate is inside the vehicle crop
+    localiser: Localiser = "cascade"
+    localiser_model: str | None = Field(
+        default=None,
+        description="cascade: path to an OpenCV cascade XML (e.g. OpenALPR's runtime_data/region/us.xml); "
+        f"yolo: path to a YOLO plate model; open-image-models: model name (default {DEFAULT_OIM_MODEL})",
+    )
+    cascade_max_width: int = Field(
+        default=0, ge=0, description="cascade: search a copy at most this wide (faster, 0: full size)"
+    )
+    localiser_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="yolo / open-image-models")
+    max_plates: int = Field(
+        default=3, ge=1, le=10, description="plate boxes read per vehicle, most likely first"
+    )
+    # onnx engine: the plate text model
+    reader_model: str = Field(
+        default=DEFAULT_READER_MODEL,
+        description="local .onnx plate OCR model, or a fast-plate-ocr model name (needs fast-plate-ocr + internet)",
+    )
+    reader_config: Path | None = Field(
+        default=None,
+        description="its plate config YAML; default: *_plate_config.yaml or "
+        "default_latin_plate_config.yaml next to a local model",
+    )
+    threads: int = Field(default=0, ge=0, le=64, description="ONNX Runtime threads; 0: its default")
+    # openalpr engine
+    openalpr_country: str = "us"
+    openalpr_region: str = "tx"
+    openalpr_config: Path | None = Field(default=None, description="openalpr.conf; default: the library's")
+    openalpr_runtime_data: Path | None = Field(
+        default=None, description="runtime_data folder; default: the library's"
+    )
+    # per-track memory
+    track_memory: int = Field(default=2048, ge=16, description="tracks remembered, across cameras")
+    track_forget_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="a track unseen this long (capture time) is read again: ByteTrack gives a lost track's id "
+        "to the next vehicle at the same place (the next car at a barrier), which must not go unread",
+    )
+    snapshot_width: int = Field(default=320, ge=32, le=1280, description="snapshot JPEG width at most")
+
+    @field_validator("plate_formats")
+    @classmethod
+    def _valid_formats(cls, value: str) -> str:
+        parse_formats(value)  # raises with the offending spec
+        return value

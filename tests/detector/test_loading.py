@@ -1,0 +1,85 @@
+"""Start-up: a missing model is a clear error, and Ultralytics never installs or fetches anything."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.detector.detector import VehicleDetector
+from services.detector.settings import DetectorSettings
+from services.detector.yolo import ModelUnavailable, is_local_model
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_missing_model_file_names_the_path_and_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "models" / "yolo11n.engine"
+    with pytest.raises(ModelUnavailable) as err:
+        VehicleDetector(DetectorSettings(model=str(missing)))
+    assert str(missing) in str(err.value)
+    assert "DETECTOR_MODEL" in str(err.value)
+
+
+def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "broken.tflite"
+    fake.write_bytes(b"this is not a tflite model")
+    with pytest.raises(ModelUnavailable, match="could not load the detector model"):
+        VehicleDetector(DetectorSettings(model=str(fake)))
+
+
+def test_model_names_and_paths_are_told_apart(tflite_model: Path) -> None:
+    assert is_local_model(str(tflite_model))
+    assert is_local_model("models/yolo11n.engine")  # a path, even when missing: never a download
+    assert not is_local_model("yolo11n.pt")  # an Ultralytics name (downloaded where there is internet)
+
+
+def test_ultralytics_never_pip_installs_at_run_time(
+    detector: VehicleDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ultralytics.utils.checks as checks
+    import ultralytics.utils.events as events
+
+    assert checks.AUTOINSTALL is False
+    assert events.events.enabled is False
+    calls = []
+    monkeypatch.setattr(subprocess, "check_output", lambda *a, **k: calls.append(a) or b"")
+    assert checks.check_requirements("surely-not-an-installed-package-anpr>=1.0") is False
+    assert calls == []  # it reported the missing package instead of running pip
+
+
+def test_local_model_keeps_ultralytics_offline() -> None:
+    # A fresh interpreter: the switches must be in place before Ultralytics is first imported.
+    code = (
+        "import os, sys; from services.detector.yolo import load_yolo; "
+        "load_yolo(sys.argv[1]); import ultralytics.utils as u; "
+        "print(os.environ['YOLO_OFFLINE'], os.environ['YOLO_AUTOINSTALL'], u.ONLINE)"
+    )
+    model = str(REPO.parent / "shared" / "data" / "models" / "fallback" / "yolo11n_int8.tflite")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code, model], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1].split() == ["true", "false", "False"]
+
+
+def test_service_exits_with_the_error_when_the_model_is_missing(tmp_path: Path) -> None:
+    env = os.environ | {
+        "DETECTOR_MODEL": str(tmp_path / "nope.tflite"),
+        "ANPR_ENV_FILE": "/nonexistent/.env",
+        "ANPR_ENVIRONMENT": "development",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "services.detector"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert f"detector model not found: {tmp_path / 'nope.tflite'}" in out.stderr
