@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
 scripts/servers.sh
+scripts/browser.sh >/dev/null  # Debian chromium for the web app tests
 deploy/check.sh --static
 .venv/bin/ruff check anpr services tests benchmarks deploy docker
 .venv/bin/python -m pytest "$@"

@@ -21,9 +21,30 @@ from services.api.runtime import Runtime
 #: the full path (FastAPI does not add an include_router prefix to the route the guard sees).
 API_PREFIX = "/api/v1"
 
+#: The web app (services/api/web, served by routes/web.py), one path per file: its HTML shell, scripts,
+#: styles and icon hold no data; every data request the app makes goes through the guarded API. A file
+#: not named here is not served.
+WEB_ASSETS: frozenset[str] = frozenset(
+    {
+        "/app/",
+        "/app/app.css",
+        "/app/icon.svg",
+        "/app/js/api.js",
+        "/app/js/cards.js",
+        "/app/js/charts.js",
+        "/app/js/dom.js",
+        "/app/js/inside.js",
+        "/app/js/live.js",
+        "/app/js/main.js",
+        "/app/js/search.js",
+        "/app/js/vehicle.js",
+        "/app/js/visits.js",
+    }
+)
 #: (method, path) pairs anyone may call.
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/login")}
+    {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/login"), ("GET", "/")}
+    | {("GET", path) for path in WEB_ASSETS}
 )
 #: Routes for the edge device, which proves itself with the device token (X-Device-Token).
 DEVICE_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/ingest")})

@@ -17,6 +17,7 @@ from services.api.auth import Authenticator, ClientAdmin
 from services.api.consumer import EventConsumer
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.keyring import Keys, open_keys, plaintext_keys
+from services.api.live import LiveEventStore, LiveFeed
 from services.api.ratelimit import FailureLimiter
 from services.api.settings import ApiSettings
 from services.api.store import EventStore
@@ -49,6 +50,7 @@ class Runtime:
         self.engine = make_engine(settings.database_url, settings.db_pool_size)
         self.sf = session_factory(self.engine)
         self.consumer: EventConsumer | None = None
+        self.live = LiveFeed()  # stored events, for the web app's live stream
         self._keys: Keys | None = None
         self._store: EventStore | None = None
         self._auth: Authenticator | None = None
@@ -83,7 +85,8 @@ class Runtime:
         await self.open_database()
         keys = await self.open_keys()
         s = self.settings
-        self._store = EventStore(self.sf, keys, self.tz, self.clock, timedelta(hours=s.max_stay_hours))
+        max_stay = timedelta(hours=s.max_stay_hours)
+        self._store = LiveEventStore(self.live, self.sf, keys, self.tz, self.clock, max_stay)
         self._auth = Authenticator(
             self.sf,
             keys.cipher,

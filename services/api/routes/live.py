@@ -1,0 +1,82 @@
+"""Live events as server-sent events (text/event-stream), for the web app's live view.
+
+Authenticated like every route (Authorization: Bearer): the app reads it with fetch() and a stream
+reader, because EventSource cannot send headers and the session must not go into a URL. The session
+is checked again at every heartbeat, so a stream ends soon after its session is revoked or expires.
+An open live view counts as use of the session (it keeps it from idling out, not past its maximum age).
+
+    event: stored   data: an event as in GET /api/v1/events (id: its event_id)
+    event: resync   the client fell behind; reload the list, then reconnect
+    : ping          heartbeat comment
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import StreamingResponse
+
+from services.api.auth import Unauthorized
+from services.api.deps import API_PREFIX, CurrentClient, RuntimeDep
+from services.api.live import Subscription, TooManySubscribers
+from services.api.runtime import Runtime
+
+router = APIRouter(prefix=API_PREFIX, tags=["records"])
+HEARTBEAT_S = 15.0
+RETRY_MS = 5000
+
+
+def _frame(event: str, data: str, event_id: str | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {event}\ndata: {data}\n\n".encode()
+
+
+async def _frames(request: Request, runtime: Runtime, sub: Subscription, token: str) -> AsyncIterator[bytes]:
+    yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
+    while True:
+        if sub.lagged and sub.queue.empty():
+            yield _frame("resync", "{}")
+            return
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), timeout=HEARTBEAT_S)
+        except asyncio.TimeoutError:
+            if await request.is_disconnected():
+                return
+            try:
+                await runtime.auth.authenticate(token)
+            except Unauthorized:
+                return
+            yield b": ping\n\n"
+            continue
+        yield _frame("stored", event.model_dump_json(), str(event.event_id))
+
+
+@router.get(
+    "/events/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 503: {}},
+)
+async def event_stream(request: Request, runtime: RuntimeDep, _client: CurrentClient) -> StreamingResponse:
+    """Events as they are stored (MQTT or HTTP ingest), from now on; load the list first with /events."""
+    token = request.headers["authorization"].partition(" ")[2].strip()  # the guard has checked it
+    try:
+        sub = runtime.live.subscribe()
+    except TooManySubscribers as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}
+        ) from None
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _frames(request, runtime, sub, token):
+                yield chunk
+        finally:
+            runtime.live.unsubscribe(sub)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

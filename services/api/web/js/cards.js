@@ -1,0 +1,126 @@
+// Pieces the views share: snapshots (fetched with the session, shown as blob: URLs), event cards,
+// and the detail dialog for a snapshot or a visit.
+import * as api from "./api.js";
+import { $, capitalize, clear, el, fmtDuration, fmtPercent, notify, plateEl, statusBadge, timeEl, typeBadge } from "./dom.js";
+
+/** Set by main.js: open a vehicle's history. */
+export const links = { openVehicle: () => {} };
+
+/** Blob URLs are freed when the images holding them leave the page. */
+export function releaseWithin(root) {
+  for (const img of root.querySelectorAll("img[data-blob]")) URL.revokeObjectURL(img.src);
+}
+
+export function snapshotEl(event, cls, { zoom = false } = {}) {
+  if (!event.has_snapshot) return el("div", { class: `${cls} none`, text: "no snapshot" });
+  const img = el("img", { class: cls, alt: "Vehicle snapshot", decoding: "async" });
+  api
+    .snapshotUrl(event.event_id)
+    .then((src) => {
+      img.dataset.blob = "1";
+      img.src = src;
+      if (!img.isConnected) setTimeout(() => !img.isConnected && URL.revokeObjectURL(src), 60_000);
+    })
+    .catch((e) => {
+      if (e.status !== 401) img.replaceWith(el("div", { class: `${cls} none`, text: "snapshot unavailable" }));
+    });
+  if (zoom) img.addEventListener("click", () => openSnapshot(event));
+  return img;
+}
+
+export function eventCard(event, { fresh = false } = {}) {
+  return el(
+    "li",
+    { class: `card event-card${fresh ? " new" : ""}`, dataset: { eventId: event.event_id } },
+    snapshotEl(event, "snap", { zoom: true }),
+    el(
+      "div",
+      { class: "body" },
+      el("div", { class: "line" }, plateEl(event.plate, links.openVehicle), typeBadge(event.type)),
+      el(
+        "dl",
+        {},
+        el("dt", { text: "Time" }),
+        el("dd", {}, timeEl(event.time)),
+        el("dt", { text: "Camera" }),
+        el("dd", { text: event.camera }),
+        el("dt", { text: "Vehicle" }),
+        el("dd", { text: capitalize(event.vehicle_class) }),
+        el("dt", { text: "Confidence" }),
+        el("dd", { text: `${fmtPercent(event.confidence)} (${event.read_count} reads)` }),
+      ),
+    ),
+  );
+}
+
+// -- the dialog -----------------------------------------------------------------------------------------
+function openDialog(...content) {
+  const dialog = $("#detail");
+  const body = $("#detail-body");
+  releaseWithin(body);
+  clear(body).append(...content);
+  if (!dialog.open) dialog.showModal();
+}
+
+export function closeDialog() {
+  const dialog = $("#detail");
+  if (dialog.open) dialog.close();
+  releaseWithin($("#detail-body"));
+  clear($("#detail-body"));
+}
+
+export function initDialog() {
+  $("#detail-close").addEventListener("click", closeDialog);
+  $("#detail").addEventListener("close", () => {
+    releaseWithin($("#detail-body"));
+    clear($("#detail-body"));
+  });
+}
+
+function facts(pairs) {
+  return el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+}
+
+export function openSnapshot(event) {
+  openDialog(
+    el("h3", {}, plateEl(event.plate, links.openVehicle), typeBadge(event.type)),
+    snapshotEl(event, "full"),
+    facts([
+      ["Time", timeEl(event.time)],
+      ["Camera", event.camera],
+      ["Vehicle", capitalize(event.vehicle_class)],
+      ["Confidence", `${fmtPercent(event.confidence)} (${event.read_count} reads)`],
+      ["Other reads", event.candidates.map((c) => `${c.text} ${fmtPercent(c.confidence)}`).join(", ") || "—"],
+    ]),
+  );
+}
+
+/** A visit: its facts at once, then its entry and exit events (with snapshots) from the API. */
+export async function openVisit(visit) {
+  const grid = el("ul", { class: "cards detail-grid" }, el("li", { class: "muted", text: "Loading events…" }));
+  openDialog(
+    el("h3", {}, "Visit ", plateEl(visit.plate, links.openVehicle), statusBadge(visit.status)),
+    facts([
+      ["Entry", timeEl(visit.entry_time)],
+      ["Exit", timeEl(visit.exit_time)],
+      [visit.status === "parked" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
+      ["Cameras", [visit.entry_camera, visit.exit_camera].filter(Boolean).join(" → ") || "—"],
+    ]),
+    grid,
+  );
+  const times = [visit.entry_time, visit.exit_time].filter(Boolean).map(Date.parse);
+  const ids = new Set([visit.entry_event_id, visit.exit_event_id].filter(Boolean));
+  try {
+    const page = await api.getJson("/events", {
+      plate: visit.plate,
+      since: new Date(Math.min(...times)).toISOString(),
+      until: new Date(Math.max(...times) + 1000).toISOString(),
+      limit: 100,
+    });
+    const events = page.items.filter((e) => ids.has(e.event_id)).reverse(); // entry first
+    clear(grid).append(...events.map((e) => eventCard(e)));
+    if (!events.length) grid.append(el("li", { class: "muted", text: "The events of this visit were not found." }));
+  } catch (e) {
+    if (e.status !== 401) notify(e.message);
+  }
+}

@@ -1,0 +1,107 @@
+// Start-up, sign-in / sign-out, and the views (one section each, chosen by the URL's #fragment).
+// Signing out, or any sign that the session ended, clears every view: no data stays in the page.
+import * as api from "./api.js";
+import { closeDialog, initDialog, links } from "./cards.js";
+import charts from "./charts.js";
+import { $, clearNotice, notify } from "./dom.js";
+import inside from "./inside.js";
+import live from "./live.js";
+import search from "./search.js";
+import vehicle from "./vehicle.js";
+import visits from "./visits.js";
+
+const VIEWS = { live, search, visits, inside, vehicle, charts };
+const DEFAULT_VIEW = "live";
+let active = null;
+
+function showSection(id) {
+  for (const section of document.querySelectorAll("main > .view")) section.hidden = section.id !== `view-${id}`;
+}
+
+function showSignin(message = "", kind = "error") {
+  for (const view of Object.values(VIEWS)) view.reset();
+  closeDialog();
+  active = null;
+  $("#topbar").hidden = true;
+  $("#who").textContent = "";
+  showSection("signin");
+  const note = $("#signin-error");
+  note.textContent = message;
+  note.className = kind;
+  document.title = "Sign in · Lot records";
+  $("#signin-form [name=token]").focus();
+}
+
+function route() {
+  if (!api.session.get()) return showSignin();
+  const name = location.hash.slice(1) in VIEWS ? location.hash.slice(1) : DEFAULT_VIEW;
+  const view = VIEWS[name];
+  if (active && active !== view) active.leave();
+  closeDialog();
+  $("#topbar").hidden = false;
+  showSection(name);
+  for (const tab of document.querySelectorAll("#tabs a")) tab.classList.toggle("active", tab.dataset.view === name);
+  document.title = `${$(`#view-${name} h2`).firstChild.textContent.trim()} · Lot records`;
+  active = view;
+  view.enter();
+}
+
+async function signedIn() {
+  const info = await api.getJson("/auth/session");
+  $("#who").textContent = info.client;
+  clearNotice();
+  route();
+}
+
+async function onSignin(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector("button");
+  const note = $("#signin-error");
+  button.disabled = true;
+  note.textContent = "";
+  try {
+    await api.login(form.token.value, form.code.value);
+    form.reset(); // the token does not stay in the page
+    await signedIn();
+  } catch (e) {
+    note.className = "error";
+    note.textContent = e.message;
+    form.code.value = "";
+    form.code.focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onSignout() {
+  if (active) active.leave();
+  try {
+    await api.logout();
+  } catch (e) {
+    if (e.status !== 401) notify(`Sign-out did not reach the server: ${e.message}`);
+  }
+  showSignin("You are signed out.", "info");
+}
+
+function start() {
+  for (const view of Object.values(VIEWS)) view.init?.();
+  initDialog();
+  links.openVehicle = (plate) => {
+    closeDialog();
+    vehicle.open(plate);
+  };
+  api.onSessionEnded((reason) => showSignin(reason));
+  $("#signin-form").addEventListener("submit", onSignin);
+  $("#signout").addEventListener("click", onSignout);
+  window.addEventListener("hashchange", () => api.session.get() && route());
+  if (api.session.load()) {
+    signedIn().catch((e) => {
+      if (e.status !== 401) showSignin(e.message);
+    });
+  } else {
+    showSignin();
+  }
+}
+
+start();
