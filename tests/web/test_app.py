@@ -187,6 +187,8 @@ def test_search_a_misread_plate_open_its_visit_and_export_csv(seeded: LiveServer
     page.wait_for_selector("#view-vehicle:not([hidden])")
     assert page.text_content("#vehicle-plate") == shown_plate(plate)
     page.wait_for_function("() => document.querySelectorAll('#vehicle-events tbody tr').length === 2")
+    # The two tables load independently: wait for the visits too before counting.
+    page.wait_for_function("() => document.querySelectorAll('#vehicle-visits tbody tr').length >= 1")
     assert page.locator("#vehicle-visits tbody tr").count() == 1
     page.wait_for_function(
         "() => [...document.querySelectorAll('#vehicle-events img.thumb')].every(i => i.complete && i.naturalWidth > 0)"
