@@ -10,6 +10,10 @@ Formats decide confusable characters by position: where a format wants a letter,
 letter is taken even if a digit scored higher (a 0 read in a letter slot becomes O). The format-fitting
 read wins when its probability is at least `min_ratio` times the plain argmax's; otherwise the argmax
 stands, because a car from another state must still be read as it is.
+
+A fixed character prior (e.g. I, O and Q rare: most US states leave them out of serials because they
+look like 1 and 0) multiplies each slot's probabilities before decoding. It is domain knowledge, not
+fitted to any benchmark; `parse_prior("")` turns it off (EU plates use those letters).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from anpr.plates import PlateFormat
+from services.ocr.patterns import SlotPattern
+
+# Anything with character-position sets: anpr.plates.PlateFormat or an OpenALPR SlotPattern.
+Format = PlateFormat | SlotPattern
 
 
 @dataclass(frozen=True)
@@ -37,11 +45,12 @@ class SlotDecoder:
         self,
         alphabet: str,
         pad: str,
-        formats: Sequence[PlateFormat],
+        formats: Sequence[Format],
         *,
         min_ratio: float = 0.05,
         top_n: int = 5,
         beam: int = 3,
+        prior: dict[str, float] | None = None,
     ) -> None:
         if pad not in alphabet:
             raise ValueError(f"pad symbol {pad!r} is not in the alphabet {alphabet!r}")
@@ -51,6 +60,12 @@ class SlotDecoder:
         self.min_ratio = min_ratio
         self.top_n = top_n
         self.beam = beam
+        self._prior: np.ndarray | None = None
+        if prior:
+            unknown = set(prior) - set(alphabet)
+            if unknown:
+                raise ValueError(f"prior for symbol(s) not in the alphabet: {''.join(sorted(unknown))}")
+            self._prior = np.array([prior.get(c, 1.0) for c in alphabet], dtype=np.float64)
         # Per format, per position: the alphabet indices allowed there.
         self._format_masks = [
             [np.array([i for i, c in enumerate(alphabet) if c in slot], dtype=np.intp) for slot in f.slots]
@@ -60,6 +75,9 @@ class SlotDecoder:
     def decode(self, probs: np.ndarray) -> Decoded:
         """`probs`: [slots, len(alphabet)] probabilities of one plate."""
         probs = np.asarray(probs, dtype=np.float64)
+        if self._prior is not None:
+            probs = probs * self._prior
+            probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
         best = probs.argmax(axis=1)
         raw = self._text(best)
         raw_p = float(np.prod(probs[np.arange(len(best)), best]))
@@ -102,3 +120,21 @@ class SlotDecoder:
             text = self._text(path)
             reads[text] = max(p, reads.get(text, 0.0))
         return list(reads.items())
+
+
+def parse_prior(spec: str) -> dict[str, float]:
+    """'I:0.1, O:0.1' -> {'I': 0.1, 'O': 0.1}; '' -> {} (no prior)."""
+    out: dict[str, float] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        symbol, sep, weight = item.partition(":")
+        symbol = symbol.strip().upper()
+        try:
+            value = float(weight)
+        except ValueError:
+            value = -1.0
+        if not sep or len(symbol) != 1 or not 0.0 < value <= 1.0:
+            raise ValueError(f"character prior {item.strip()!r}: expected SYMBOL:WEIGHT with 0 < WEIGHT <= 1")
+        out[symbol] = value
+    return out

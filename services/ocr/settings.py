@@ -35,6 +35,19 @@ class OcrSettings(ServiceSettings):
         le=1.0,
         description="a format-fitting read replaces the plain read when at least this fraction as probable",
     )
+    plate_patterns: Path | None = Field(
+        default=None,
+        description="onnx: an OpenALPR patterns file (e.g. runtime_data/postprocess/us.patterns); its "
+        "patterns count as plate formats too",
+    )
+    plate_pattern_regions: str = Field(
+        default="", description="comma list of the patterns file's regions to use (e.g. 'tx,ok'); '' for all"
+    )
+    char_prior: str = Field(
+        default="I:0.1,O:0.1,Q:0.1",
+        description="onnx: fixed per-character weights applied before decoding (SYMBOL:WEIGHT, comma list); "
+        "most US states leave I, O, Q out of serials. '' for none (EU plates use them)",
+    )
     # onnx engine: where the plate is inside the vehicle crop
     localiser: Localiser = "cascade"
     localiser_model: str | None = Field(
@@ -81,4 +94,12 @@ class OcrSettings(ServiceSettings):
     @classmethod
     def _valid_formats(cls, value: str) -> str:
         parse_formats(value)  # raises with the offending spec
+        return value
+
+    @field_validator("char_prior")
+    @classmethod
+    def _valid_prior(cls, value: str) -> str:
+        from services.ocr.decode import parse_prior
+
+        parse_prior(value)
         return value

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr.plates import parse_formats
-from services.ocr.decode import SlotDecoder
+from services.ocr.decode import SlotDecoder, parse_prior
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 SLOTS = 9
@@ -118,3 +118,41 @@ def test_a_clear_read_decodes_to_itself_or_its_format_fit(text: str, p: float) -
     fixed = parse_formats("AAA-0000")[0].coerce(text)
     assert d.text == text or (d.text == fixed and d.fits_format)
     assert 0.0 <= d.confidence <= 1.0
+
+
+US_PRIOR = {"I": 0.1, "O": 0.1, "Q": 0.1}
+
+
+@pytest.mark.parametrize(("rare", "digit"), [("I", "1"), ("O", "0"), ("Q", "0")])
+def test_the_prior_turns_a_doubtful_rare_letter_into_its_digit_outside_any_format(
+    rare: str, digit: str
+) -> None:
+    # DL9E?U: no Texas fit (6 characters); the model slightly prefers the letter
+    slots = clear("DL9E") + [{rare: 0.55, digit: 0.4}] + clear("U")
+    plain = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000"))
+    with_prior = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000"), prior=US_PRIOR)
+    assert plain.decode(probs(*slots)).text == f"DL9E{rare}U"
+    assert with_prior.decode(probs(*slots)).text == f"DL9E{digit}U"
+
+
+def test_the_prior_keeps_a_confident_rare_letter() -> None:
+    slots = clear("DL9E") + [{"I": 0.98}] + clear("U")
+    d = SlotDecoder(ALPHABET, "_", (), prior=US_PRIOR).decode(probs(*slots))
+    assert d.text == "DL9EIU"
+
+
+def test_a_letter_slot_of_the_format_still_takes_the_rare_letter() -> None:
+    # position decides first: O in a Texas letter slot even though the prior dislikes O
+    slots = clear("AB") + [{"0": 0.6, "O": 0.35}] + clear("1234")
+    d = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000"), prior=US_PRIOR).decode(probs(*slots))
+    assert d.text == "ABO1234"
+
+
+def test_prior_specs_are_parsed_or_refused() -> None:
+    assert parse_prior("I:0.1, o:0.2") == {"I": 0.1, "O": 0.2}
+    assert parse_prior("") == {}
+    for bad in ("I", "I:0", "I:2", "IO:0.1", "I:x"):
+        with pytest.raises(ValueError):
+            parse_prior(bad)
+    with pytest.raises(ValueError):
+        SlotDecoder(ALPHABET, "_", (), prior={"#": 0.5})

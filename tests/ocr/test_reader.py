@@ -134,7 +134,7 @@ def test_a_vehicle_without_a_track_is_read_every_time(
 def test_photos_through_detector_and_reader_are_read_right_for_a_clear_majority(
     ocr_settings: OcrSettings, engine: OnnxEngine, data_dir: Path
 ) -> None:
-    # Measured: 21 of the first 24 photos (87.5%); 111 of all 129 (86.0%, tests/ocr/benchmark_us.py).
+    # Measured: 21 of the first 24 (87.5%) before the I/O/Q prior; all 129: python -m services.ocr.benchmark
     detector = VehicleDetector(DetectorSettings(model=str(data_dir / "models/fallback/yolo11n_int8.tflite")))
     stage = reader(ocr_settings, engine, min_confidence=0.0)
     photos = benchmark_photos(data_dir)[:24]
