@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from anpr.images import decode_jpeg, encode_jpeg
 from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
-from services.detector.images import clip_box, decode_jpeg, encode_jpeg, padded
+from services.detector.images import clip_box, padded
 from services.detector.settings import DetectorSettings
 from services.detector.yolo import ModelUnavailable, load_tracker_class, load_yolo
 

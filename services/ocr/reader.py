@@ -6,14 +6,15 @@ import logging
 
 import numpy as np
 
+from anpr.images import decode_jpeg, encode_jpeg
 from anpr.messages import Box, Candidate, PlateRead, ReadsMessage, VehicleCrop, VehiclesMessage
 from anpr.plates import normalize
 from services.ocr.engine import PlateEngine, PlateResult, build_engine
-from services.ocr.images import decode_jpeg, snapshot_jpeg
 from services.ocr.memory import ConfidentTracks
 from services.ocr.settings import OcrSettings
 
 log = logging.getLogger("ocr")
+SNAPSHOT_QUALITY = 80  # small pictures for people; the plate itself is in the read
 
 
 class PlateReader:
@@ -87,7 +88,7 @@ class PlateReader:
             track_id=vehicle.track_id,
             engine=self.engine.name,
             captured_at=msg.captured_at,
-            snapshot_jpeg=snapshot_jpeg(crop, self.settings.snapshot_width),
+            snapshot_jpeg=encode_jpeg(crop, SNAPSHOT_QUALITY, self.settings.snapshot_width),
         )
 
 

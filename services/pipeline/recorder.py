@@ -18,6 +18,7 @@ import numpy as np
 import pytz
 
 from anpr.bus import Bus
+from anpr.images import decode_jpeg
 from anpr.messages import (
     EventMessage,
     EventType,
@@ -145,7 +146,7 @@ class Recorder:
         reads = self._frame_reads.pop(key, None)
         if not self.write_video:
             return None
-        image = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        image = decode_jpeg(frame.jpeg)
         if image is None:
             log.warning("frame %s/%d cannot be decoded; not written to the video", frame.camera, frame.seq)
             return None
