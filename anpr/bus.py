@@ -127,6 +127,7 @@ class MqttBus:
         self._queue: queue.Queue[_Delivery | None] = queue.Queue(maxsize=queue_size)
         self._connected = threading.Event()
         self._stopping = threading.Event()
+        self.dropped = 0  # malformed messages dropped since start, for health reports and tests
         client_id = settings.client_id or f"{service}-{socket.gethostname()}"[:64]
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -262,6 +263,7 @@ class MqttBus:
         try:
             message = decode(d.sub.model, d.payload)
         except BadMessage as exc:
+            self.dropped += 1
             log.warning("dropped a malformed message on %s (%d bytes): %s", d.topic_name, len(d.payload), exc)
         else:
             delay = 0.5

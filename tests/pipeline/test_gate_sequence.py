@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from anpr.bus import MqttBus
-from anpr.messages import EventMessage, Kind, topic
+from anpr.messages import EventMessage, Kind, ServiceState, StatusMessage, topic
 from anpr.settings import MqttSettings
 from services.pipeline.run import RunResult, run
 from services.pipeline.settings import PipelineSettings
 from tests.pipeline.gate_data import GATE_MAX_FPS, GATE_START, Expected, expected_gate_events, model_env
+
+pytestmark = pytest.mark.slow  # whole videos through the real models: minutes on a CPU
 
 REPO = Path(__file__).resolve().parents[2]
 TOLERANCE_S = 0.5  # one or two frames at the processed rate
@@ -124,8 +126,14 @@ def test_four_processes_over_mosquitto_give_the_same_events(
         }
     )
     received: list[EventMessage] = []
+    online: set[str] = set()
     listener = MqttBus(MqttSettings(host=mqtt_broker[0], port=mqtt_broker[1]), "test-listener", topic_prefix)
     listener.subscribe(topic(topic_prefix, Kind.EVENTS), EventMessage, lambda _t, e: received.append(e))
+    listener.subscribe(
+        topic(topic_prefix, Kind.STATUS, "+"),
+        StatusMessage,
+        lambda _t, m: online.add(m.service) if m.state is ServiceState.ONLINE else online.discard(m.service),
+    )
     stop = threading.Event()
     listener.connect()
     serving = threading.Thread(target=listener.serve, args=(stop,), daemon=True)
@@ -141,7 +149,11 @@ def test_four_processes_over_mosquitto_give_the_same_events(
                 stdout=subprocess.DEVNULL,
                 stderr=logs.enter_context(open(tmp_path / f"{name}.log", "wb")),  # noqa: SIM115
             )
-        time.sleep(3)  # let the consumers subscribe before the first frame
+        # Frames published before a consumer subscribed would be lost: wait until all say they are online.
+        deadline = time.monotonic() + 180
+        while not {"aggregator", "ocr", "detector"} <= online and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert {"aggregator", "ocr", "detector"} <= online, f"services online: {online}"
         capture = subprocess.run(
             [sys.executable, "-m", "services.capture"], cwd=REPO, env=env, capture_output=True, timeout=1200
         )

@@ -13,6 +13,8 @@ from services.pipeline.run import run
 from services.pipeline.settings import PipelineSettings
 from tests.pipeline.gate_data import GATE_START
 
+pytestmark = pytest.mark.slow  # whole videos through the real models: minutes on a CPU
+
 CLIP_S = 14.0  # the gate sequence's first three cars, each in view for 3 s
 
 

@@ -8,6 +8,9 @@ import subprocess
 from pathlib import Path
 
 import cv2
+import pytest
+
+pytestmark = pytest.mark.slow  # whole videos through the real models: minutes on a CPU
 
 REPO = Path(__file__).resolve().parents[2]
 
