@@ -148,6 +148,8 @@ class MqttBus:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
+        self._suback_mid: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def connect(self, timeout_s: float = 30.0) -> None:
@@ -236,13 +238,30 @@ class MqttBus:
             if reason.is_failure:
                 log.error("broker refused connection: %s", reason)
                 return
-            for sub in self._subs:
-                client.subscribe(sub.topic_filter, sub.qos)
-            self.publish_status(ServiceState.ONLINE)
-            self._connected.set()
-            log.info("connected to %s:%s as %s", self._settings.host, self._settings.port, self.service)
+            if self._subs:
+                # Online only once the broker confirmed the subscriptions: a message published
+                # between CONNACK and SUBACK would otherwise pass this service by.
+                _rc, self._suback_mid = client.subscribe([(s.topic_filter, s.qos) for s in self._subs])
+            else:
+                self._ready()
         except Exception:  # pragma: no cover - defensive
             log.exception("on_connect failed")
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any) -> None:
+        try:
+            if mid != self._suback_mid:
+                return
+            for sub, code in zip(self._subs, codes, strict=False):
+                if code.is_failure:
+                    log.error("broker refused the subscription to %s: %s", sub.topic_filter, code)
+            self._ready()
+        except Exception:  # pragma: no cover - defensive
+            log.exception("on_subscribe failed")
+
+    def _ready(self) -> None:
+        self.publish_status(ServiceState.ONLINE)
+        self._connected.set()
+        log.info("connected to %s:%s as %s", self._settings.host, self._settings.port, self.service)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
