@@ -1,14 +1,7 @@
 // Visits (entry, exit, time parked) with filters; a row opens the visit with its events; CSV export.
-import * as api from "./api.js";
 import { links, openVisit } from "./cards.js";
-import { $, cell, clear, el, fmtDuration, formParams, notify, pager, plateEl, saveBlob, statusBadge, timeEl } from "./dom.js";
-
-const LIMIT = 25;
-let params = {};
-let loaded = false;
-let render = null;
-const form = () => $("#visits-form");
-const body = () => $("#visits-table tbody");
+import { cell, el, fmtDuration, plateEl, statusBadge, timeEl } from "./dom.js";
+import { filteredList } from "./filtered.js";
 
 export function visitRow(v, { withPlate = true } = {}) {
   return el(
@@ -35,55 +28,15 @@ export function visitRow(v, { withPlate = true } = {}) {
   );
 }
 
-async function load(offset) {
-  try {
-    const page = await api.getJson("/visits", { ...params, limit: LIMIT, offset });
-    clear(body()).append(...page.items.map((v) => visitRow(v)));
-    const done = page.items.filter((v) => v.status === "completed");
-    $("#visits-summary").textContent = page.total
-      ? `${page.total} visit${page.total === 1 ? "" : "s"}` +
-        (done.length ? ` · average stay on this page ${fmtDuration(done.reduce((s, v) => s + v.duration_s, 0) / done.length)}` : "")
-      : "No visits in this range.";
-    render(page);
-    loaded = true;
-  } catch (e) {
-    if (e.status !== 401) notify(e.message);
-  }
-}
-
-async function exportCsv() {
-  try {
-    const { blob, filename } = await api.downloadCsv("/export/visits.csv", params);
-    saveBlob(blob, filename);
-  } catch (e) {
-    if (e.status !== 401) notify(e.message);
-  }
-}
-
-export default {
+export default filteredList({
   id: "visits",
-  init() {
-    render = pager($("#visits-pager"), load);
-    form().addEventListener("submit", (e) => {
-      e.preventDefault();
-      params = formParams(form());
-      load(0);
-    });
-    form().querySelector('[data-action="export"]').addEventListener("click", () => {
-      params = formParams(form());
-      exportCsv();
-    });
+  path: "/visits",
+  exportPath: "/export/visits.csv",
+  row: (v) => visitRow(v),
+  summary: (page) => {
+    if (!page.total) return "No visits in this range.";
+    const done = page.items.filter((v) => v.status === "completed");
+    const avg = done.length ? fmtDuration(done.reduce((s, v) => s + v.duration_s, 0) / done.length) : null;
+    return `${page.total} visit${page.total === 1 ? "" : "s"}` + (avg ? ` · average stay on this page ${avg}` : "");
   },
-  enter() {
-    if (!loaded) load(0);
-  },
-  leave() {},
-  reset() {
-    clear(body());
-    form().reset();
-    params = {};
-    loaded = false;
-    $("#visits-summary").textContent = "";
-    $("#visits-pager").hidden = true;
-  },
-};
+});
