@@ -7,7 +7,6 @@ through the API's real login (token + TOTP), as a client of the records service 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -19,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -32,33 +31,13 @@ from services.aggregator.settings import AggregatorSettings
 from services.capture.settings import CaptureSettings
 from services.detector.settings import DetectorSettings
 from services.ocr.settings import OcrSettings
+from tests.pipeline.gate_data import GATE_START, Expected, expected_gate_events
 
 REPO = Path(__file__).resolve().parents[2]
 INIT = REPO / "deploy" / "init.py"
-START = datetime(2026, 11, 24, 14, 0, 0, tzinfo=timezone.utc)
+START = GATE_START
 TOLERANCE_S = 0.5
 OWN_PREFIXES = ("ANPR_", "MQTT_", "CAPTURE_", "DETECTOR_", "OCR_", "AGGREGATOR_", "API_", "PIPELINE_")
-
-
-@dataclass(frozen=True)
-class Expected:
-    plate: str
-    event: str
-    first: datetime
-    last: datetime
-
-
-def expected_events(data: Path) -> list[Expected]:
-    with open(data / "videos" / "us_gate_sequence.csv") as fh:
-        return [
-            Expected(
-                r["plate"],
-                r["event"],
-                START + timedelta(seconds=float(r["first_seen_s"])),
-                START + timedelta(seconds=float(r["last_seen_s"])),
-            )
-            for r in csv.DictReader(fh)
-        ]
 
 
 def setting(cls: type, name: str, prefix: str) -> str:
@@ -252,7 +231,7 @@ def topology_run(
     tmp_path = tmp_path_factory.mktemp("topology")
     edge_broker = make_broker("anpr/v1")  # the deployment's default prefix
     models = data_dir / "models"
-    expected = expected_events(data_dir)
+    expected = expected_gate_events(data_dir, START)
     pi = make_pi_secrets(edge_broker)
     common = base_env(tmp_path)
     api_port = free_port()
