@@ -6,5 +6,5 @@ scripts/bootstrap.sh
 scripts/servers.sh
 scripts/browser.sh >/dev/null  # Debian chromium for the web app tests
 deploy/check.sh --static
-.venv/bin/ruff check anpr services tests benchmarks deploy docker
+.venv/bin/ruff check anpr services tests benchmarks deploy docker training
 .venv/bin/python -m pytest "$@"
