@@ -22,6 +22,7 @@ from anpr.messages import ServiceState
 from anpr.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
 log = logging.getLogger("anpr.service")
 
 
@@ -46,6 +47,19 @@ def load_settings(cls: type[S], name: str, argv: Sequence[str] | None = None) ->
     return settings
 
 
+class StartupError(RuntimeError):
+    """A stage cannot start (a model or library is missing); the message names the fix."""
+
+
+def build_stage(name: str, factory: Callable[[], T]) -> T:
+    """Build a service's stage; on a StartupError print it and exit 2, like invalid settings."""
+    try:
+        return factory()
+    except StartupError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def serve(
     name: str, settings: ServiceSettings, wire: Callable[[Bus], None], *, persistent: bool = False
 ) -> None:
@@ -68,4 +82,4 @@ def serve(
         log.info("%s: stopped", name)
 
 
-__all__ = ["load_settings", "serve", "ServiceState"]
+__all__ = ["StartupError", "build_stage", "load_settings", "serve", "ServiceState"]

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from anpr.service import StartupError
+
 log = logging.getLogger("detector")
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(StartupError):
     """The detector model (or what it needs to run) is missing; the message says what to do."""
 
 

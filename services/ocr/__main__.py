@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from anpr.service import load_settings, serve
-from services.ocr.engine import EngineUnavailable
+from anpr.service import build_stage, load_settings, serve
 from services.ocr.reader import PlateReader
 from services.ocr.settings import OcrSettings
 from services.ocr.wiring import wire
@@ -13,11 +10,7 @@ from services.ocr.wiring import wire
 
 def main() -> None:
     settings = load_settings(OcrSettings, "ocr")
-    try:
-        stage = PlateReader(settings)
-    except EngineUnavailable as exc:
-        print(f"ocr: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    stage = build_stage("ocr", lambda: PlateReader(settings))
     serve("ocr", settings, lambda bus: wire(bus, settings, stage))
 
 

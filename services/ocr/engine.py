@@ -8,10 +8,11 @@ from typing import Protocol
 import numpy as np
 
 from anpr.messages import Box
+from anpr.service import StartupError
 from services.ocr.settings import OcrSettings
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(StartupError):
     """The engine cannot start here (missing library, model or file); the message says what to do."""
 
 
