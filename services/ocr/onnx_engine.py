@@ -13,6 +13,7 @@ from services.ocr.localise import Localiser, build_localiser
 from services.ocr.patterns import load_patterns
 from services.ocr.plate_model import PlateOcrModel
 from services.ocr.settings import OcrSettings
+from services.ocr.views import mean_of_views, views_of
 
 # The model was trained on plates with a little margin. Chosen on the eu + br benchmark sets' labelled
 # boxes (exact reads of 143, no format rules: 0% 131, 5% 131, 10% 132, 15% 130, 20% 128), not on the US sets we report.
@@ -35,6 +36,7 @@ class OnnxEngine:
             prior=parse_prior(settings.char_prior),
         )
         self.max_plates = settings.max_plates
+        self.views = settings.views
 
     def read(self, crop: np.ndarray) -> PlateResult | None:
         boxes = [_with_margin(b, crop) for b in self.localiser.locate(crop)[: self.max_plates]]
@@ -47,7 +49,9 @@ class OnnxEngine:
         boxes = [b for b in boxes if b.w > 1 and b.h > 1]
         if not boxes:
             return None
-        probs = self.model.probabilities([image[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes])
+        plates = [image[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]
+        views = [v for p in plates for v in views_of(p, self.views)]
+        probs = mean_of_views(self.model.probabilities(views), self.views)
         reads = [(box, self.decoder.decode(p)) for box, p in zip(boxes, probs, strict=True)]
         box, best = max(reads, key=lambda r: r[1].confidence)
         if not best.text:

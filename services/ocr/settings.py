@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from anpr.plates import parse_formats
 from anpr.settings import ServiceSettings, settings_config
+from services.ocr.views import VIEWS
 
 Engine = Literal["onnx", "openalpr"]
 Localiser = Literal["cascade", "yolo", "open-image-models"]
@@ -47,6 +48,13 @@ class OcrSettings(ServiceSettings):
         default="I:0.1,O:0.1,Q:0.1",
         description="onnx: fixed per-character weights applied before decoding (SYMBOL:WEIGHT, comma list); "
         "most US states leave I, O, Q out of serials. '' for none (EU plates use them)",
+    )
+    views: int = Field(
+        default=9,
+        ge=1,
+        le=len(VIEWS),
+        description="onnx: read each plate from this many slightly rotated/scaled/shifted views and average "
+        "them (services/ocr/views.py); 1 reads the plate once",
     )
     # onnx engine: where the plate is inside the vehicle crop
     localiser: Localiser = "cascade"

@@ -18,7 +18,8 @@ from tests.ocr.helpers import benchmark_photos, iou, plate_crops
 
 def test_plate_crops_are_read_right_for_a_clear_majority(engine: OnnxEngine, data_dir: Path) -> None:
     # OCR alone (read_plate pads the crop by the plate margin). Measured with the default settings
-    # (Texas format, I/O/Q prior): 385 of 448 (85.9%); 361 (80.6%) without padding and prior.
+    # (Texas format, I/O/Q prior, 9 views): 392 of 448 (87.5%); one view 385 (85.9%); 361 (80.6%) with one
+    # view and without padding and prior.
     crops = plate_crops(data_dir)
     right, texas = 0, []
     for path, state, plate in crops:
@@ -30,12 +31,12 @@ def test_plate_crops_are_read_right_for_a_clear_majority(engine: OnnxEngine, dat
             texas.append(ok)
     rate = right / len(crops)
     print(f"seg_and_ocr/us crops read exactly: {right}/{len(crops)} = {rate:.1%}")
-    assert rate >= 0.83
+    assert rate >= 0.86
     assert all(texas) and len(texas) == 6
 
 
 def test_labelled_plates_of_the_benchmark_photos(engine: OnnxEngine, data_dir: Path) -> None:
-    # The labelled plate box plus the engine's 10% margin. Measured: 114 of 129 (88.4%).
+    # The labelled plate box plus the engine's 10% margin. Measured: 119 of 129 (92.2%) with 9 views, 114 with one.
     photos = benchmark_photos(data_dir)
     right = 0
     for photo in photos:
@@ -47,7 +48,7 @@ def test_labelled_plates_of_the_benchmark_photos(engine: OnnxEngine, data_dir: P
         right += read is not None and read.text == photo.plate
     rate = right / len(photos)
     print(f"openalpr_benchmarks/us labelled plates read exactly: {right}/{len(photos)} = {rate:.1%}")
-    assert rate >= 0.8
+    assert rate >= 0.9
 
 
 def test_cascade_finds_the_labelled_plate_first(data_dir: Path, ocr_settings: OcrSettings) -> None:
