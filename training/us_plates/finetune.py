@@ -167,17 +167,25 @@ def exact_reads(model: TrainableReader, plates: list[Plate], decoder, views: int
 
 
 def fine_tune(
-    model: TrainableReader, train: list[Plate], held: list[Plate], decoder, views: int, seed: int
-) -> int:  # noqa: ANN001
-    """Train from the shipped weights; keep the checkpoint that reads most of `held` (ties: the earlier one)."""
+    model: TrainableReader,
+    train: list[Plate],
+    held: list[Plate],
+    decoder,  # noqa: ANN001
+    views: int,
+    seed: int,
+    epochs: int = EPOCHS,
+) -> int:
+    """Train from the shipped weights; keep the checkpoint that reads most of `held` (ties: the earlier one),
+    or with no `held` the last one."""
     rng = random.Random(seed)
     torch.manual_seed(seed)
     model.load(model.state0)
     alphabet = model.reference.config.alphabet
     opt = torch.optim.AdamW(model.params(), lr=LR, weight_decay=0.0)
     best_epoch, best_right, best_state = 0, exact_reads(model, held, decoder, views), model.state()
-    print(f"    epoch 0 (as shipped): held-out {best_right}/{len(held)}", flush=True)
-    for epoch in range(1, EPOCHS + 1):
+    if held:
+        print(f"    epoch 0 (as shipped): held-out {best_right}/{len(held)}", flush=True)
+    for epoch in range(1, epochs + 1):
         order = train[:]
         rng.shuffle(order)
         for i in range(0, len(order), BATCH):
@@ -191,7 +199,9 @@ def fine_tune(
             opt.zero_grad()
             loss.backward()
             opt.step()
-        if epoch % EVERY == 0:
+        if not held:
+            best_epoch, best_state = epoch, model.state()
+        elif epoch % EVERY == 0:
             right = exact_reads(model, held, decoder, views)
             print(f"    epoch {epoch}: held-out {right}/{len(held)}", flush=True)
             if right > best_right:
@@ -218,6 +228,12 @@ def main() -> None:
         "--photos", type=Path, help="train on all crops instead and run these photos (product path)"
     )
     ap.add_argument("--export", type=Path, help="with --photos: write the fine-tuned reader here")
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        help="with --photos: train on all usable crops for this many epochs (e.g. the median of the epochs the "
+        "out-of-fold run kept) instead of holding a fifth back to pick the epoch",
+    )
     a = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     runner = CropRunner()
@@ -256,8 +272,10 @@ def run_photos(a, model: TrainableReader, crops: list[Plate], extra: list[Plate]
 
     labels = {t.read_text().strip().split("\t")[-1].upper() for t in a.photos.glob("*.txt")}
     usable = [q for q in crops if q.text not in labels]
-    train, held = split_held(usable)
-    epoch = fine_tune(model, train + extra, held, engine.decoder, engine.views, seed=0)
+    train, held = (usable, []) if a.epochs is not None else split_held(usable)
+    epoch = fine_tune(
+        model, train + extra, held, engine.decoder, engine.views, seed=0, epochs=a.epochs or EPOCHS
+    )
     out = a.export or Path(tempfile.mkdtemp()) / "finetuned.onnx"
     model.export(out)
     print(
