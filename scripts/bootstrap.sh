@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${ANPR_EXTRAS:-pipeline,detector-tflite,api,dev}
+EXTRAS=${ANPR_EXTRAS:-pipeline,detector-tflite,api,training,dev}
 stamp_of() { cat pyproject.toml requirements/constraints.txt | sha256sum | cut -c1-16; echo "$EXTRAS"; }
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

@@ -33,12 +33,13 @@ from services.ocr.plate_model import _INTERPOLATION, PlateOcrModel
 from services.ocr.views import mean_of_views, views_of
 from training.us_plates.data import photo_boxes, us_crops
 from training.us_plates.head_refit import augment, encode
+from training.us_plates.scenes import Scene, composite, load_scenes
 
 # The recipe, fixed up front (not varied against any reported set).
 EPOCHS, EVERY = 20, 4  # checkpoints at epochs 0, 4, ..., 20; the inner hold-out picks one
 BATCH, LR, PULL = 32, 3e-4, 1e-2
 PLAIN_SHARE = 0.2  # share of a batch shown without augmentation
-SURROUND = True  # v2: half the tight crops get a random surround (v1 had none)
+LOOK_SHARE = 0.5  # share of the tight crops given a photo's look (--look surround / scene)
 EXTRA_SETS = ("eu", "br")  # labelled boxes of these benchmark sets join every training set
 
 
@@ -48,6 +49,7 @@ class Plate:
     image: np.ndarray  # BGR, with the product's margin
     text: str
     tight: bool = True  # a plate crop with repeated edges (US crops), not a box cut out of a photo
+    raw: np.ndarray | None = None  # tight crops: the crop before padding
 
 
 def surround(image: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -173,6 +175,7 @@ def fine_tune(
     decoder,  # noqa: ANN001
     views: int,
     seed: int,
+    looks: Looks,
     epochs: int = EPOCHS,
 ) -> int:
     """Train from the shipped weights; keep the checkpoint that reads most of `held` (ties: the earlier one),
@@ -190,7 +193,7 @@ def fine_tune(
         rng.shuffle(order)
         for i in range(0, len(order), BATCH):
             chunk = order[i : i + BATCH]
-            images = [_shown(q, rng) for q in chunk]
+            images = [looks(q, rng) for q in chunk]
             target = torch.from_numpy(np.stack([encode(q.text, alphabet) for q in chunk])).reshape(-1)
             logp = torch.log(
                 model.probs(images).reshape(len(chunk) * model.reference.config.slots, -1).clamp_min(1e-8)
@@ -210,9 +213,33 @@ def fine_tune(
     return best_epoch
 
 
-def _shown(plate: Plate, rng: random.Random) -> np.ndarray:
-    image = surround(plate.image, rng) if plate.tight and SURROUND and rng.random() < 0.5 else plate.image
-    return image if rng.random() < PLAIN_SHARE else augment(image, rng)
+class Looks:
+    """How a training plate is shown. v1 `plain`: as it is; v2 `surround`: LOOK_SHARE of the tight crops get a
+    random border; v3 `scene`: LOOK_SHARE of them are pasted into eu/br car photos (scenes.py). Then, but for
+    PLAIN_SHARE, the small affine/blur/brightness augmentation."""
+
+    def __init__(self, look: str, scenes: list[Scene]) -> None:
+        self.look, self.scenes = look, scenes
+
+    def __call__(self, plate: Plate, rng: random.Random) -> np.ndarray:
+        image = plate.image
+        if plate.tight and self.look != "plain" and rng.random() < LOOK_SHARE:
+            image = self.dressed(plate, rng) if self.look == "scene" else surround(plate.image, rng)
+        return image if rng.random() < PLAIN_SHARE else augment(image, rng)
+
+    def dressed(self, plate: Plate, rng: random.Random) -> np.ndarray:
+        for _ in range(5):
+            cut = composite(plate.raw, rng.choice(self.scenes), rng) if plate.raw is not None else None
+            if cut is not None:
+                return cut
+        return surround(plate.image, rng)
+
+    def held_out(self, held: list[Plate]) -> list[Plate]:
+        """The held-back plates, plus with `scene` each once more in a fixed scene (the photos' look)."""
+        if self.look != "scene":
+            return held
+        rng = random.Random(1)
+        return held + [Plate(q.name, self.dressed(q, rng), q.text, tight=False) for q in held]
 
 
 def split_held(plates: list[Plate]) -> tuple[list[Plate], list[Plate]]:
@@ -224,6 +251,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("crops", type=Path, help="US crops folder with groundtruth.csv")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--look", choices=("plain", "surround", "scene"), default="scene", help="v1, v2, v3 (Looks)"
+    )
     ap.add_argument(
         "--photos", type=Path, help="train on all crops instead and run these photos (product path)"
     )
@@ -239,21 +269,24 @@ def main() -> None:
     runner = CropRunner()
     engine = runner.engine
     model = TrainableReader(engine.model.model_path)
-    crops = [Plate(*c) for c in us_crops(a.crops)]
+    crops = [Plate(n, img, t, raw=cv2.imread(str(a.crops / n))) for n, img, t in us_crops(a.crops)]
     data = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "openalpr_benchmarks"
     extra = [Plate(*b, tight=False) for s in EXTRA_SETS for b in photo_boxes(data / s)]
+    looks = Looks(a.look, [sc for s in EXTRA_SETS for sc in load_scenes(data / s)])
     print(
-        f"{len(crops)} US crops, {len(extra)} {'+'.join(EXTRA_SETS)} boxes; recipe: {EPOCHS} epochs, batch {BATCH}, lr {LR}, pull {PULL}"
+        f"{len(crops)} US crops, {len(extra)} {'+'.join(EXTRA_SETS)} boxes; recipe: {EPOCHS} epochs, batch {BATCH}, "
+        f"lr {LR}, pull {PULL}, look {a.look}"
     )
     if a.photos:
-        run_photos(a, model, crops, extra, engine)
+        run_photos(a, model, crops, extra, engine, looks)
         return
     samples = {s.image.name: s for s in load_crops(a.crops)}
     score = Score()
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(a.folds):
             train, held = split_held([q for q in crops if fold_of(q.text, a.folds) != k])
-            epoch = fine_tune(model, train + extra, held, engine.decoder, engine.views, seed=k)
+            held = looks.held_out(held)
+            epoch = fine_tune(model, train + extra, held, engine.decoder, engine.views, seed=k, looks=looks)
             path = Path(tmp) / f"fold{k}.onnx"
             model.export(path)
             engine.model = PlateOcrModel(str(path))
@@ -267,14 +300,24 @@ def main() -> None:
     print("\n".join(score.lines(True)))
 
 
-def run_photos(a, model: TrainableReader, crops: list[Plate], extra: list[Plate], engine) -> None:  # noqa: ANN001
+def run_photos(
+    a, model: TrainableReader, crops: list[Plate], extra: list[Plate], engine, looks: Looks
+) -> None:  # noqa: ANN001
     from services.ocr.benchmark import PhotoRunner, load_photos, run
 
     labels = {t.read_text().strip().split("\t")[-1].upper() for t in a.photos.glob("*.txt")}
     usable = [q for q in crops if q.text not in labels]
     train, held = (usable, []) if a.epochs is not None else split_held(usable)
+    held = looks.held_out(held)
     epoch = fine_tune(
-        model, train + extra, held, engine.decoder, engine.views, seed=0, epochs=a.epochs or EPOCHS
+        model,
+        train + extra,
+        held,
+        engine.decoder,
+        engine.views,
+        seed=0,
+        looks=looks,
+        epochs=a.epochs or EPOCHS,
     )
     out = a.export or Path(tempfile.mkdtemp()) / "finetuned.onnx"
     model.export(out)
