@@ -122,7 +122,11 @@ def confusion_key(plate: str) -> str:
 
 def distance(a: str, b: str) -> int:
     """Edit distance where confusable characters (O/0, I/1, B/8, S/5, Z/2, G/6) count as equal."""
-    a, b = confusion_key(a), confusion_key(b)
+    return edit_distance(confusion_key(a), confusion_key(b))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Insertions, deletions and substitutions turning `a` into `b` (Levenshtein)."""
     if a == b:
         return 0
     prev = list(range(len(b) + 1))

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from anpr.messages import Box, FrameMessage, PlateRead
-from anpr.plates import normalize
+from anpr.plates import edit_distance, normalize
 
 FOUND_IOU = 0.3
 
@@ -95,16 +95,6 @@ def iou(a: Box, b: Box) -> float:
     inter = ix * iy
     union = a.w * a.h + b.w * b.h - inter
     return inter / union if union > 0 else 0.0
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def char_accuracy(truth: str, read: str) -> float:
