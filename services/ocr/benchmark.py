@@ -134,8 +134,11 @@ def load_crops(folder: Path) -> list[Sample]:
     return [Sample(folder / name, normalize(plate), None) for name, _state, plate in rows]
 
 
-def outcome_of_reads(reads: Sequence[PlateRead], seconds: float) -> Outcome:
-    ranked = sorted(reads, key=lambda r: -r.confidence)
+def outcome_of_reads(reads: Sequence[PlateRead], seconds: float, floor: float = 0.0) -> Outcome:
+    """The product's answer: the reads at or above `floor` (OCR_MIN_CONFIDENCE). Plate boxes count from every
+    read, so "found" measures finding the plate, not also reading it confidently."""
+    everything = sorted(reads, key=lambda r: -r.confidence)
+    ranked = [r for r in everything if r.confidence >= floor]
     texts: list[str] = []
     for r in ranked:
         for t in (r.normalized, *(c.text for c in r.candidates)):
@@ -146,7 +149,7 @@ def outcome_of_reads(reads: Sequence[PlateRead], seconds: float) -> Outcome:
         read=best.normalized if best else "",
         confidence=best.confidence if best else 0.0,
         candidates=tuple(texts),
-        boxes=tuple(r.plate_box for r in ranked if r.plate_box is not None),
+        boxes=tuple(r.plate_box for r in everything if r.plate_box is not None),
         seconds=seconds,
     )
 
@@ -161,7 +164,9 @@ class PhotoRunner:
         from services.ocr.settings import OcrSettings
 
         self.detector = VehicleDetector(DetectorSettings())
-        self.reader = PlateReader(OcrSettings())
+        settings = OcrSettings()
+        self.floor = settings.min_confidence  # applied here, so that reads under it still show their box
+        self.reader = PlateReader(settings.model_copy(update={"min_confidence": 0.0}))
 
     def __call__(self, sample: Sample, index: int) -> Outcome:
         jpeg = _jpeg_bytes(sample.image)
@@ -176,7 +181,7 @@ class PhotoRunner:
             end_of_stream=True,  # each photo is its own stream: no tracker or read memory carried over
         )
         reads = self.reader.process(self.detector.process(frame)).reads
-        return outcome_of_reads(reads, time.perf_counter() - t0)
+        return outcome_of_reads(reads, time.perf_counter() - t0, self.floor)
 
 
 class CropRunner:

@@ -86,6 +86,25 @@ def test_photos_through_the_product_path(
     assert rows[0]["found"] == "1"
 
 
+def test_a_plate_found_but_read_under_the_floor_counts_as_found_not_read(
+    data_dir: Path, tmp_path: Path, product_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # us7.jpg: the localiser finds the plate (5VCF203), but the best read of it stays under OCR_MIN_CONFIDENCE.
+    label = (data_dir / "openalpr_benchmarks" / "us" / "us7.txt").read_text()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "us7.jpg").symlink_to(data_dir / "openalpr_benchmarks" / "us" / "us7.jpg")
+    (folder / "us7.txt").write_text(label)
+    misses = tmp_path / "misses.csv"
+    assert benchmark.main([str(folder), "--misses", str(misses), "--quiet"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == "exact 0/1"
+    assert "found    1/1 (100.0%) plate box IoU >= 0.3" in lines
+    assert "top-N    0/1 (0.0%) plate among reads and candidates" in lines
+    row = next(csv.DictReader(misses.open()))
+    assert (row["read"], row["found"], row["candidates"]) == ("", "1", "")
+
+
 def test_crops_measure_ocr_alone(
     data_dir: Path, tmp_path: Path, product_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
