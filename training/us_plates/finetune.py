@@ -177,6 +177,8 @@ def fine_tune(
     seed: int,
     looks: Looks,
     epochs: int = EPOCHS,
+    lr: float = LR,
+    pull: float = PULL,
 ) -> int:
     """Train from the shipped weights; keep the checkpoint that reads most of `held` (ties: the earlier one),
     or with no `held` the last one."""
@@ -184,7 +186,7 @@ def fine_tune(
     torch.manual_seed(seed)
     model.load(model.state0)
     alphabet = model.reference.config.alphabet
-    opt = torch.optim.AdamW(model.params(), lr=LR, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.params(), lr=lr, weight_decay=0.0)
     best_epoch, best_right, best_state = 0, exact_reads(model, held, decoder, views), model.state()
     if held:
         print(f"    epoch 0 (as shipped): held-out {best_right}/{len(held)}", flush=True)
@@ -198,7 +200,7 @@ def fine_tune(
             logp = torch.log(
                 model.probs(images).reshape(len(chunk) * model.reference.config.slots, -1).clamp_min(1e-8)
             )
-            loss = torch.nn.functional.nll_loss(logp, target) + PULL * model.pull()
+            loss = torch.nn.functional.nll_loss(logp, target) + pull * model.pull()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -257,6 +259,14 @@ def main() -> None:
     ap.add_argument(
         "--photos", type=Path, help="train on all crops instead and run these photos (product path)"
     )
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--pull", type=float, default=PULL, help="L2 pull towards the shipped weights")
+    ap.add_argument(
+        "--extra-held",
+        action="store_true",
+        help="v4: do not train on the eu/br boxes; score them with the held-back plates instead, so that the "
+        "epoch is picked on real photo boxes the model never learnt from as well",
+    )
     ap.add_argument("--export", type=Path, help="with --photos: write the fine-tuned reader here")
     ap.add_argument(
         "--epochs",
@@ -275,7 +285,7 @@ def main() -> None:
     looks = Looks(a.look, [sc for s in EXTRA_SETS for sc in load_scenes(data / s)])
     print(
         f"{len(crops)} US crops, {len(extra)} {'+'.join(EXTRA_SETS)} boxes; recipe: {EPOCHS} epochs, batch {BATCH}, "
-        f"lr {LR}, pull {PULL}, look {a.look}"
+        f"lr {a.lr}, pull {a.pull}, look {a.look}, eu/br {'held out' if a.extra_held else 'trained on'}"
     )
     if a.photos:
         run_photos(a, model, crops, extra, engine, looks)
@@ -285,8 +295,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(a.folds):
             train, held = split_held([q for q in crops if fold_of(q.text, a.folds) != k])
-            held = looks.held_out(held)
-            epoch = fine_tune(model, train + extra, held, engine.decoder, engine.views, seed=k, looks=looks)
+            held = looks.held_out(held) + (extra if a.extra_held else [])
+            train = train + ([] if a.extra_held else extra)
+            epoch = fine_tune(
+                model, train, held, engine.decoder, engine.views, seed=k, looks=looks, lr=a.lr, pull=a.pull
+            )
             path = Path(tmp) / f"fold{k}.onnx"
             model.export(path)
             engine.model = PlateOcrModel(str(path))
@@ -308,16 +321,19 @@ def run_photos(
     labels = {t.read_text().strip().split("\t")[-1].upper() for t in a.photos.glob("*.txt")}
     usable = [q for q in crops if q.text not in labels]
     train, held = (usable, []) if a.epochs is not None else split_held(usable)
-    held = looks.held_out(held)
+    held = looks.held_out(held) + (extra if a.extra_held and held else [])
+    train = train + ([] if a.extra_held else extra)
     epoch = fine_tune(
         model,
-        train + extra,
+        train,
         held,
         engine.decoder,
         engine.views,
         seed=0,
         looks=looks,
         epochs=a.epochs or EPOCHS,
+        lr=a.lr,
+        pull=a.pull,
     )
     out = a.export or Path(tempfile.mkdtemp()) / "finetuned.onnx"
     model.export(out)
