@@ -31,8 +31,8 @@ from onnx import numpy_helper
 from services.ocr.benchmark import CropRunner, Score, load_crops
 from services.ocr.plate_model import _INTERPOLATION, PlateOcrModel
 from services.ocr.views import mean_of_views, views_of
-from training.us_plates.data import photo_boxes, us_crops
-from training.us_plates.head_refit import augment, encode
+from training.us_plates.data import encode, photo_boxes, us_crops
+from training.us_plates.head_refit import augment
 from training.us_plates.scenes import Scene, composite, load_scenes
 
 # The recipe, fixed up front (not varied against any reported set).
@@ -185,7 +185,6 @@ def fine_tune(
     rng = random.Random(seed)
     torch.manual_seed(seed)
     model.load(model.state0)
-    alphabet = model.reference.config.alphabet
     opt = torch.optim.AdamW(model.params(), lr=lr, weight_decay=0.0)
     best_epoch, best_right, best_state = 0, exact_reads(model, held, decoder, views), model.state()
     if held:
@@ -196,7 +195,7 @@ def fine_tune(
         for i in range(0, len(order), BATCH):
             chunk = order[i : i + BATCH]
             images = [looks(q, rng) for q in chunk]
-            target = torch.from_numpy(np.stack([encode(q.text, alphabet) for q in chunk])).reshape(-1)
+            target = torch.from_numpy(np.stack([encode(q.text) for q in chunk])).reshape(-1)
             logp = torch.log(
                 model.probs(images).reshape(len(chunk) * model.reference.config.slots, -1).clamp_min(1e-8)
             )
@@ -244,9 +243,20 @@ class Looks:
         return held + [Plate(q.name, self.dressed(q, rng), q.text, tight=False) for q in held]
 
 
-def split_held(plates: list[Plate]) -> tuple[list[Plate], list[Plate]]:
-    held = [q for q in plates if fold_of(q.text, 5, salt="held:") == 0]
-    return [q for q in plates if q not in held], held
+def training_sets(
+    plates: list[Plate], extra: list[Plate], looks: Looks, extra_held: bool, hold: bool = True
+) -> tuple[list[Plate], list[Plate]]:
+    """(train, held): a fifth of the plates by plate hash held back (none with `hold=False`), shown as
+    `looks.held_out` says; the eu/br boxes join the training set, or with `extra_held` the held-back set."""
+
+    def held_back(q: Plate) -> bool:
+        return hold and fold_of(q.text, 5, salt="held:") == 0
+
+    train = [q for q in plates if not held_back(q)]
+    held = looks.held_out([q for q in plates if held_back(q)])
+    if not held:
+        return train + extra, []
+    return (train, held + extra) if extra_held else (train + extra, held)
 
 
 def main() -> None:
@@ -294,9 +304,8 @@ def main() -> None:
     score = Score()
     with tempfile.TemporaryDirectory() as tmp:
         for k in range(a.folds):
-            train, held = split_held([q for q in crops if fold_of(q.text, a.folds) != k])
-            held = looks.held_out(held) + (extra if a.extra_held else [])
-            train = train + ([] if a.extra_held else extra)
+            rest = [q for q in crops if fold_of(q.text, a.folds) != k]
+            train, held = training_sets(rest, extra, looks, a.extra_held)
             epoch = fine_tune(
                 model, train, held, engine.decoder, engine.views, seed=k, looks=looks, lr=a.lr, pull=a.pull
             )
@@ -320,9 +329,7 @@ def run_photos(
 
     labels = {t.read_text().strip().split("\t")[-1].upper() for t in a.photos.glob("*.txt")}
     usable = [q for q in crops if q.text not in labels]
-    train, held = (usable, []) if a.epochs is not None else split_held(usable)
-    held = looks.held_out(held) + (extra if a.extra_held and held else [])
-    train = train + ([] if a.extra_held else extra)
+    train, held = training_sets(usable, extra, looks, a.extra_held, hold=a.epochs is None)
     epoch = fine_tune(
         model,
         train,
@@ -338,7 +345,7 @@ def run_photos(
     out = a.export or Path(tempfile.mkdtemp()) / "finetuned.onnx"
     model.export(out)
     print(
-        f"wrote {out} (kept epoch {epoch}; trained on {len(train)} of {len(crops)} crops, {len(crops) - len(usable)} left out as photo labels)"
+        f"wrote {out} (kept epoch {epoch}; trained on {sum(q.tight for q in train)} of {len(crops)} crops, {len(crops) - len(usable)} left out as photo labels)"
     )
     runner = PhotoRunner()
     runner.reader.engine.model = PlateOcrModel(str(out))
