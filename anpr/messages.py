@@ -10,17 +10,56 @@ to the records service.
 from __future__ import annotations
 
 import enum
+import numbers
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
 DEFAULT_PREFIX = "anpr/v1"
 
 CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: Every time on the bus lies in [TIME_MIN, TIME_MAX): far enough from datetime's own limits that
+#: adding a window or converting to any time zone cannot overflow, and storable by every database.
+TIME_MIN = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TIME_MAX = datetime(2100, 1, 1, tzinfo=timezone.utc)
+#: The records service stores `read_count` in a signed 32-bit column.
+INT32_MAX = 2**31 - 1
+#: JPEG cannot declare a side longer than this, so no box in an image can be bigger either.
+PIXELS_MAX = 65535
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    # Compared before converting: converting year 1 at +01:00 to UTC would itself overflow.
+    if not TIME_MIN <= value < TIME_MAX:
+        raise ValueError(f"time must be from {TIME_MIN:%Y-%m-%d} to before {TIME_MAX:%Y-%m-%d} (UTC)")
+    return value.astimezone(timezone.utc)
+
+
+def _number_only(value: Any) -> Any:
+    # Lax mode would take `false` as 0.0 and "0.5" as 0.5: a confidence is a number or invalid.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError("must be a number")
+    return value
+
+
+#: A time with a zone, within the bounds above, normalised to UTC.
+Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
+Confidence = Annotated[float, BeforeValidator(_number_only), Field(ge=0.0, le=1.0)]
+Pixels = Annotated[int, Field(ge=0, le=PIXELS_MAX)]
+Side = Annotated[int, Field(gt=0, le=PIXELS_MAX)]
 
 
 class Kind(str, enum.Enum):
@@ -64,10 +103,10 @@ class Box(BaseModel):
 
     model_config = _STRICT
 
-    x: int = Field(ge=0)
-    y: int = Field(ge=0)
-    w: int = Field(gt=0)
-    h: int = Field(gt=0)
+    x: Pixels
+    y: Pixels
+    w: Side
+    h: Side
 
     @property
     def xyxy(self) -> tuple[int, int, int, int]:
@@ -82,11 +121,9 @@ class FrameMessage(Message):
 
     camera: CameraId
     seq: int = Field(ge=0, description="frame sequence number, from 0, per capture run")
-    captured_at: AwareDatetime = Field(
-        description="UTC; from the source's clock, or start + position for files"
-    )
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
+    captured_at: Timestamp = Field(description="UTC; from the source's clock, or start + position for files")
+    width: Side
+    height: Side
     jpeg: bytes
     end_of_stream: bool = False
 
@@ -115,11 +152,15 @@ class VehiclesMessage(Message):
 
     camera: CameraId
     seq: int = Field(ge=0)
-    captured_at: AwareDatetime
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
+    captured_at: Timestamp
+    width: Side
+    height: Side
     vehicles: tuple[VehicleCrop, ...] = ()
     end_of_stream: bool = False
+
+
+#: The OCR keeps at most 20 candidates per read (OCR_TOP_N); more is not a read but a flood.
+CANDIDATES_MAX = 32
 
 
 class Candidate(BaseModel):
@@ -135,13 +176,15 @@ class PlateRead(BaseModel):
     text: str = Field(min_length=1, max_length=16, description="as the engine read it")
     normalized: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="A-Z0-9 only, format rules applied")
     confidence: Confidence
-    candidates: tuple[Candidate, ...] = Field(default=(), description="top-N, best first")
+    candidates: tuple[Candidate, ...] = Field(
+        default=(), max_length=CANDIDATES_MAX, description="top-N, best first"
+    )
     plate_box: Box | None = Field(default=None, description="in frame coordinates")
     vehicle_box: Box
     vehicle_class: VehicleClass
     track_id: int | None = None
     engine: str = Field(min_length=1, max_length=32)
-    captured_at: AwareDatetime
+    captured_at: Timestamp
     snapshot_jpeg: bytes | None = Field(default=None, description="small JPEG of the vehicle")
 
 
@@ -150,7 +193,7 @@ class ReadsMessage(Message):
 
     camera: CameraId
     seq: int = Field(ge=0)
-    captured_at: AwareDatetime
+    captured_at: Timestamp
     reads: tuple[PlateRead, ...] = ()
     end_of_stream: bool = False
 
@@ -168,13 +211,19 @@ class EventMessage(Message):
     plate: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="normalised plate")
     confidence: Confidence = Field(description="confidence of the best read of the sighting")
     camera: CameraId
-    time: AwareDatetime = Field(description="capture time of the best read")
-    first_seen: AwareDatetime
-    last_seen: AwareDatetime
+    time: Timestamp = Field(description="capture time of the best read")
+    first_seen: Timestamp
+    last_seen: Timestamp
     vehicle_class: VehicleClass
-    read_count: int = Field(ge=1)
-    candidates: tuple[Candidate, ...] = ()
+    read_count: int = Field(ge=1, le=INT32_MAX)
+    candidates: tuple[Candidate, ...] = Field(default=(), max_length=CANDIDATES_MAX)
     snapshot_jpeg: bytes | None = None
+
+    @model_validator(mode="after")
+    def _time_within_sighting(self) -> EventMessage:
+        if not self.first_seen <= self.time <= self.last_seen:
+            raise ValueError("times must satisfy first_seen <= time <= last_seen")
+        return self
 
 
 class ServiceState(str, enum.Enum):
@@ -185,10 +234,10 @@ class ServiceState(str, enum.Enum):
 class StatusMessage(Message):
     """Retained per service; the broker publishes OFFLINE as the last will."""
 
-    service: str
+    service: str = Field(min_length=1, max_length=64)
     state: ServiceState
-    at: AwareDatetime = Field(default_factory=utcnow)
-    detail: str = ""
+    at: Timestamp = Field(default_factory=utcnow)
+    detail: str = Field(default="", max_length=1024)
 
 
 M = TypeVar("M", bound=Message)
