@@ -29,6 +29,12 @@ class AggregatorSettings(ServiceSettings):
     snapshot_max_bytes: int = Field(
         default=65536, ge=0, description="larger snapshots are left out of the event (0: never send one)"
     )
+    max_ahead_s: float = Field(
+        default=86400.0, gt=0, description="frames stamped further ahead of this machine's clock are refused"
+    )
+    max_age_days: float = Field(
+        default=3650.0, gt=0, description="frames stamped longer before this machine's clock are refused"
+    )
     publish_timeout_s: float = Field(default=10.0, gt=0, le=120, description="wait for the broker's PUBACK")
 
     @field_validator("cameras", mode="before")

@@ -32,14 +32,15 @@ from __future__ import annotations
 import base64
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from anpr.messages import EventMessage, EventType, PlateRead, ReadsMessage
+from anpr.messages import EventMessage, EventType, PlateRead, ReadsMessage, utcnow
 from anpr.plates import distance, same_plate
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.state import CameraClock, Inside, Sighting, State, StateFile
+from services.aggregator.timegate import TimeGate
 from services.aggregator.vote import voted_plate, weight
 
 log = logging.getLogger("aggregator")
@@ -54,8 +55,10 @@ def sighting_plate(s: Sighting) -> str:
 
 
 class Aggregator:
-    def __init__(self, settings: AggregatorSettings) -> None:
+    def __init__(self, settings: AggregatorSettings, now: Callable[[], datetime] = utcnow) -> None:
+        """`now` is this machine's clock; it only bounds which capture times are believed."""
         self.settings = settings
+        self._times = TimeGate(settings, now)
         self._window = timedelta(seconds=settings.window_s)
         self._file = StateFile(settings.state_file)
         self._state: State = self._file.load()
@@ -82,6 +85,8 @@ class Aggregator:
         """Take one frame's reads; return the events of the sightings this closed, ordered by time."""
         if self.settings.cameras and msg.camera not in self.settings.cameras:
             return []
+        if not self._times.admits(msg):
+            return []
         cam = self._state.cameras.setdefault(msg.camera, CameraClock())
         recent = self._recent.setdefault(msg.camera, deque(maxlen=RECENT_KEYS))
         key = (msg.seq, msg.captured_at)
@@ -107,7 +112,7 @@ class Aggregator:
             recent.clear()
         cam.clock = msg.captured_at if cam.clock is None else max(cam.clock, msg.captured_at)
         changed = False
-        for read in msg.reads:
+        for read in self._times.reads_of(msg):
             changed |= self._add(msg.camera, read)
         if msg.end_of_stream:
             log.info("camera %s: end of stream; closing its open sightings", msg.camera)

@@ -1,24 +1,28 @@
 """The aggregator's persisted state and the file that holds it.
 
 The file is rewritten atomically (temp file, fsync, os.replace) whenever the state changes, so a
-crash leaves either the old or the new state, never half of one. A file that cannot be read or
-validated is moved aside, with an error in the log, and the service starts with an empty state:
-the evidence stays on disk for a person to look at.
+crash leaves either the old or the new state, never half of one. Entries that do not validate (a
+camera clock at year 1 written by an older version) are dropped one by one, each camera, car,
+sighting or event on its own, and a copy of the file is kept aside; a file that cannot be read or
+parsed at all is moved aside and the service starts with an empty state. Either way there is an
+error in the log and the evidence stays on disk for a person to look at.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from anpr.messages import CameraId, EventMessage, PlateRead
+from anpr.messages import CameraId, EventMessage, PlateRead, Timestamp
 
 log = logging.getLogger("aggregator.state")
 
@@ -33,8 +37,8 @@ class Sighting(_Model):
     """Reads of one plate on one camera, each less than the window after the one before."""
 
     camera: CameraId
-    first_seen: AwareDatetime
-    last_seen: AwareDatetime
+    first_seen: Timestamp
+    last_seen: Timestamp
     read_count: int = Field(ge=1)
     best: PlateRead = Field(description="the most confident read; the event is made from it")
     votes: dict[str, float] = Field(description="normalised text -> summed confidence of its reads")
@@ -44,14 +48,14 @@ class Sighting(_Model):
 class Inside(_Model):
     """A plate whose last event was an entry. The key of `State.inside` is the plate's identity."""
 
-    since: AwareDatetime
+    since: Timestamp
     camera: CameraId
     event_id: uuid.UUID
 
 
 class CameraClock(_Model):
-    clock: AwareDatetime | None = Field(default=None, description="latest capture time seen")
-    recent: list[tuple[int, AwareDatetime]] = Field(
+    clock: Timestamp | None = Field(default=None, description="latest capture time seen")
+    recent: list[tuple[int, Timestamp]] = Field(
         default_factory=list, description="(seq, captured_at) of recent messages, to skip redeliveries"
     )
 
@@ -80,10 +84,12 @@ class StateFile:
         try:
             state = State.model_validate_json(raw)
         except ValidationError as exc:
-            err = exc.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
-            first = f"{where}: {err['msg']}"
-            return self._set_aside(f"is not a valid state ({exc.error_count()} error(s), first: {first})")
+            pruned = self._pruned(raw, exc)
+            if pruned is None:
+                return self._set_aside(
+                    f"is not a valid state ({exc.error_count()} error(s), first: {_first(exc)})"
+                )
+            state = pruned
         log.info(
             "state loaded from %s: %d inside, %d open sighting(s), %d event(s) to publish",
             self.path,
@@ -110,13 +116,52 @@ class StateFile:
             raise
         _fsync_dir(self.path.parent)
 
-    def _set_aside(self, reason: str) -> State:
+    def _pruned(self, raw: bytes, exc: ValidationError) -> State | None:
+        """The state without the entries `exc` names; None when an error is not inside one entry."""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        doomed: dict[str, set[Any]] = {}
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = err.get("loc", ())
+            if len(loc) < 2 or loc[0] not in _ENTRIES or not isinstance(data, dict):
+                return None
+            doomed.setdefault(str(loc[0]), set()).add(loc[1])
+        for part, keys in doomed.items():
+            entries = data[part]
+            if isinstance(entries, list):
+                data[part] = [e for i, e in enumerate(entries) if i not in keys]
+            else:
+                data[part] = {k: v for k, v in entries.items() if k not in keys}
+        try:
+            state = State.model_validate(data)
+        except ValidationError:
+            return None
+        copy = self._aside_name()
+        with contextlib.suppress(OSError):
+            shutil.copyfile(self.path, copy)
+        dropped = ", ".join(f"{len(keys)} of {part}" for part, keys in sorted(doomed.items()))
+        log.error(
+            "state file %s: dropped unusable entries (%s; first: %s); the rest is kept, the original copied to %s",
+            self.path,
+            dropped,
+            _first(exc),
+            copy,
+        )
+        return state
+
+    def _aside_name(self) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # a file name, not aggregation time
         target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         n = 1
         while target.exists():
             target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
             n += 1
+        return target
+
+    def _set_aside(self, reason: str) -> State:
+        target = self._aside_name()
         try:
             os.replace(self.path, target)
         except OSError as exc:
@@ -134,6 +179,16 @@ class StateFile:
                 target,
             )
         return State()
+
+
+#: The parts of the state made of independent entries: one bad entry costs only itself.
+_ENTRIES = ("inside", "open", "outbox", "cameras")
+
+
+def _first(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "<root>"
+    return f"{where}: {err['msg']}"
 
 
 def _fsync_dir(directory: Path) -> None:
