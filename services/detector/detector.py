@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from anpr.images import decode_jpeg, encode_jpeg
+from anpr.images import decode_bounded, encode_jpeg
 from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
 from services.detector.images import clip_box, padded
 from services.detector.settings import DetectorSettings
@@ -35,17 +35,10 @@ class VehicleDetector:
 
     def process(self, frame: FrameMessage) -> VehiclesMessage:
         """Always one message per frame: downstream stages use it as their clock."""
-        image = decode_jpeg(frame.jpeg)
+        image = self._decode(frame)
         vehicles: tuple[VehicleCrop, ...] = ()
         width, height = frame.width, frame.height
-        if image is None:
-            log.warning(
-                "camera %s frame %d: corrupt or truncated JPEG (%d bytes); no detection",
-                frame.camera,
-                frame.seq,
-                len(frame.jpeg),
-            )
-        else:
+        if image is not None:
             height, width = image.shape[:2]
             vehicles = tuple(self._track(frame.camera, image))
         if frame.end_of_stream:
@@ -59,6 +52,12 @@ class VehicleDetector:
             vehicles=vehicles,
             end_of_stream=frame.end_of_stream,
         )
+
+    def _decode(self, frame: FrameMessage) -> np.ndarray | None:
+        image, why = decode_bounded(frame.jpeg, self.settings.max_frame_pixels, "DETECTOR_MAX_FRAME_PIXELS")
+        if image is None:
+            log.warning("camera %s frame %d: %s; no detection", frame.camera, frame.seq, why)
+        return image
 
     def _track(self, camera: str, image: np.ndarray) -> list[VehicleCrop]:
         detections = self._detect(image)

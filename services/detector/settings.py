@@ -28,3 +28,8 @@ class DetectorSettings(ServiceSettings):
     )
     min_box_px: int = Field(default=48, ge=1, description="vehicles narrower or lower than this are ignored")
     crop_jpeg_quality: int = Field(default=90, ge=10, le=100)
+    max_frame_pixels: int = Field(
+        default=7680 * 4320,
+        ge=1,
+        description="frames whose JPEG header declares more pixels (default: 8K) are not decoded",
+    )

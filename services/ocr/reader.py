@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from anpr.images import decode_jpeg, encode_jpeg
+from anpr.images import decode_bounded, encode_jpeg
 from anpr.messages import Box, Candidate, PlateRead, ReadsMessage, VehicleCrop, VehiclesMessage
 from anpr.plates import normalize
 from services.ocr.engine import PlateEngine, PlateResult, build_engine
@@ -48,15 +48,8 @@ class PlateReader:
         )
 
     def _read(self, msg: VehiclesMessage, vehicle: VehicleCrop) -> PlateRead | None:
-        crop = decode_jpeg(vehicle.jpeg)
+        crop = self._decode(msg, vehicle)
         if crop is None:
-            log.warning(
-                "camera %s frame %d track %s: corrupt vehicle crop JPEG (%d bytes); skipped",
-                msg.camera,
-                msg.seq,
-                vehicle.track_id,
-                len(vehicle.jpeg),
-            )
             return None
         try:
             result = self.engine.read(crop)
@@ -90,6 +83,18 @@ class PlateReader:
             captured_at=msg.captured_at,
             snapshot_jpeg=encode_jpeg(crop, SNAPSHOT_QUALITY, self.settings.snapshot_width),
         )
+
+    def _decode(self, msg: VehiclesMessage, vehicle: VehicleCrop) -> np.ndarray | None:
+        crop, why = decode_bounded(vehicle.jpeg, self.settings.max_crop_pixels, "OCR_MAX_CROP_PIXELS")
+        if crop is None:
+            log.warning(
+                "camera %s frame %d track %s: vehicle crop: %s; skipped",
+                msg.camera,
+                msg.seq,
+                vehicle.track_id,
+                why,
+            )
+        return crop
 
 
 def _plate_box(result: PlateResult, vehicle: VehicleCrop, crop: np.ndarray) -> Box | None:

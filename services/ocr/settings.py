@@ -64,7 +64,15 @@ class OcrSettings(ServiceSettings):
         f"yolo: path to a YOLO plate model; open-image-models: model name (default {DEFAULT_OIM_MODEL})",
     )
     cascade_max_width: int = Field(
-        default=0, ge=0, description="cascade: search a copy at most this wide (faster, 0: full size)"
+        default=1920,
+        ge=0,
+        description="cascade: search a copy at most this wide (faster; 0: full size, which on a huge crop "
+        "costs seconds and gigabytes)",
+    )
+    max_crop_pixels: int = Field(
+        default=7680 * 4320,
+        ge=1,
+        description="vehicle crops whose JPEG header declares more pixels (default: 8K) are not decoded",
     )
     localiser_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="yolo / open-image-models")
     max_plates: int = Field(

@@ -109,7 +109,7 @@ def test_a_corrupt_crop_is_skipped_and_the_others_still_read(
     msg = vehicles.model_copy(update={"vehicles": (broken, *vehicles.vehicles), "end_of_stream": True})
     with caplog.at_level(logging.WARNING, logger="ocr"):
         out = reader(ocr_settings, engine).process(msg)
-    assert "corrupt vehicle crop JPEG" in caplog.text and "track 999" in caplog.text
+    assert "vehicle crop: corrupt or truncated JPEG" in caplog.text and "track 999" in caplog.text
     assert [r.normalized for r in out.reads] == ["CWW2245"] and out.end_of_stream
 
 
