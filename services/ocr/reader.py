@@ -75,7 +75,7 @@ class PlateReader:
             normalized=normalized,
             confidence=_unit(result.confidence),
             candidates=candidates,
-            plate_box=_plate_box(result, vehicle, crop),
+            plate_box=_plate_box(result, msg, vehicle, crop),
             vehicle_box=vehicle.box,
             vehicle_class=vehicle.vehicle_class,
             track_id=vehicle.track_id,
@@ -97,18 +97,20 @@ class PlateReader:
         return crop
 
 
-def _plate_box(result: PlateResult, vehicle: VehicleCrop, crop: np.ndarray) -> Box | None:
-    """The plate in frame coordinates (the crop JPEG may have been resized on the way)."""
+def _plate_box(
+    result: PlateResult, msg: VehiclesMessage, vehicle: VehicleCrop, crop: np.ndarray
+) -> Box | None:
+    """The plate in frame coordinates (the crop JPEG may have been resized on the way), clipped to
+    the frame: a crop box the detector placed partly outside it must not make an invalid box."""
     if result.box is None:
         return None
     sx, sy = vehicle.crop_box.w / crop.shape[1], vehicle.crop_box.h / crop.shape[0]
     b = result.box
-    return Box(
-        x=vehicle.crop_box.x + round(b.x * sx),
-        y=vehicle.crop_box.y + round(b.y * sy),
-        w=max(1, round(b.w * sx)),
-        h=max(1, round(b.h * sy)),
-    )
+    x1 = min(msg.width, vehicle.crop_box.x + round(b.x * sx))
+    y1 = min(msg.height, vehicle.crop_box.y + round(b.y * sy))
+    x2 = min(msg.width, x1 + max(1, round(b.w * sx)))
+    y2 = min(msg.height, y1 + max(1, round(b.h * sy)))
+    return Box(x=x1, y=y1, w=x2 - x1, h=y2 - y1) if x2 > x1 and y2 > y1 else None
 
 
 def _unit(p: float) -> float:
