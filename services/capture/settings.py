@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from anpr.messages import CameraId
+from anpr.messages import CameraId, Timestamp
 from anpr.settings import ServiceSettings, settings_config
 from services.capture.sources import SourceKind, parse_source
 
@@ -31,7 +31,7 @@ class CaptureSettings(ServiceSettings):
         default="fast",
         description="files only: `realtime` plays at the file's rate, `fast` as fast as downstream keeps up",
     )
-    start_time: AwareDatetime | None = Field(
+    start_time: Timestamp | None = Field(
         default=None,
         description="files only: time of the first frame (default: the file's modification time, UTC)",
     )

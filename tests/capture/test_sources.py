@@ -87,6 +87,8 @@ def test_start_time_needs_a_zone(parkpow: Path) -> None:
         CaptureSettings(source=str(parkpow), start_time=datetime(2024, 5, 1, 8, 0))
     aware = CaptureSettings(source=str(parkpow), start_time="2024-05-01T08:00:00-05:00")
     assert aware.start_time == datetime(2024, 5, 1, 13, 0, tzinfo=timezone.utc)
+    with pytest.raises(ValidationError, match="time must be from 1970-01-01"):  # no frame could carry it
+        CaptureSettings(source=str(parkpow), start_time="0001-01-01T00:00:00+01:00")
 
 
 def test_backoff_bounds_checked(parkpow: Path) -> None:
