@@ -21,6 +21,7 @@ DEFAULT_PREFIX = "anpr/v1"
 
 CameraId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+SNAPSHOT_MAX_BYTES = 1 << 20  # an event's snapshot; far below MariaDB's max_allowed_packet (16 MiB)
 
 
 class Kind(str, enum.Enum):
@@ -31,6 +32,7 @@ class Kind(str, enum.Enum):
     READS = "reads"
     EVENTS = "events"
     STATUS = "status"
+    ACKS = "acks"
 
 
 def topic(prefix: str, kind: Kind, name: str | None = None) -> str:
@@ -174,7 +176,7 @@ class EventMessage(Message):
     vehicle_class: VehicleClass
     read_count: int = Field(ge=1)
     candidates: tuple[Candidate, ...] = ()
-    snapshot_jpeg: bytes | None = None
+    snapshot_jpeg: bytes | None = Field(default=None, max_length=SNAPSHOT_MAX_BYTES)
 
 
 class ServiceState(str, enum.Enum):
@@ -228,3 +230,21 @@ MODEL_OF: dict[Kind, type[Message]] = {
     Kind.EVENTS: EventMessage,
     Kind.STATUS: StatusMessage,
 }
+
+
+class AckOutcome(str, enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # stored before (a redelivery)
+    DEAD_LETTER = "dead_letter"  # can never be stored; kept aside by the records service
+
+
+class AckMessage(Message):
+    """records service → aggregator: the event is in the records service's custody; the aggregator may
+    drop it from its outbox. Sent for every delivery, redeliveries included."""
+
+    event_id: uuid.UUID
+    outcome: AckOutcome
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+MODEL_OF[Kind.ACKS] = AckMessage

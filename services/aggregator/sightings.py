@@ -21,16 +21,17 @@ every ReadsMessage moves it, with or without reads. Rules, with W the window:
 Limits: two cars whose plates differ in one character, seen by one camera within W of each other,
 are taken for one car. A camera that stops sending keeps its sightings open until it resumes.
 
-Crash safety: an event is written to the state's outbox before `process` returns it, and stays
-there until `mark_published`; a restart therefore re-publishes it with the same UUID. The last
-messages' (seq, captured_at) are kept, so a redelivered ReadsMessage is skipped instead of
-counted twice.
+Crash safety: an event is saved (state file, then the outbox database) before `process` returns
+it, and stays in the outbox until the records service acknowledges it (`acknowledged`); a restart
+therefore re-publishes it with the same UUID. The last messages' (seq, captured_at) are kept, so a
+redelivered ReadsMessage is skipped instead of counted twice.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from uuid import UUID
 
 from anpr.messages import EventMessage, EventType, PlateRead, ReadsMessage
 from anpr.plates import distance, same_plate
+from services.aggregator.outbox import Outbox
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.state import CameraClock, Inside, Sighting, State, StateFile
 from services.aggregator.vote import voted_plate, weight
@@ -59,6 +61,8 @@ class Aggregator:
         self._window = timedelta(seconds=settings.window_s)
         self._file = StateFile(settings.state_file)
         self._state: State = self._file.load()
+        self.outbox = Outbox(settings.outbox_path)
+        self._flush_outbox()  # events a crash left in the state file only
         self._recent: dict[str, deque[tuple[int, datetime]]] = {
             cam: deque(c.recent, maxlen=RECENT_KEYS) for cam, c in self._state.cameras.items()
         }
@@ -74,8 +78,8 @@ class Aggregator:
         return list(self._state.open)
 
     def pending(self) -> list[EventMessage]:
-        """Events made but not yet confirmed published, oldest first."""
-        return list(self._state.outbox)
+        """Events made but not yet acknowledged, oldest first."""
+        return self.outbox.pending() + list(self._state.outbox)
 
     # -- changes -------------------------------------------------------------------------------------
     def process(self, msg: ReadsMessage) -> list[EventMessage]:
@@ -129,12 +133,10 @@ class Aggregator:
             self._save()
         return events
 
-    def mark_published(self, event_id: UUID) -> None:
-        """The broker has the event: it leaves the outbox."""
-        before = len(self._state.outbox)
+    def acknowledged(self, event_id: UUID) -> None:
+        """The records service has the event (or, in-process, the bus handled it): it leaves the outbox."""
+        self.outbox.remove([event_id])
         self._state.outbox = [e for e in self._state.outbox if e.event_id != event_id]
-        if len(self._state.outbox) != before:
-            self._save()
 
     # -- internals -----------------------------------------------------------------------------------
     def _open_on(self, camera: str) -> list[Sighting]:
@@ -265,10 +267,21 @@ class Aggregator:
             if cam in self._state.cameras:
                 self._state.cameras[cam].recent = list(keys)
         try:
-            self._file.save(self._state)
+            self._file.save(self._state)  # new events ride in the state file until the outbox has them
         except OSError as exc:
             # Kept in memory; the next change tries again. Events still go out.
             log.error("could not save the state to %s: %s", self._file.path, exc)
+        self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        if not self._state.outbox:
+            return
+        try:
+            self.outbox.add(self._state.outbox)
+        except (sqlite3.Error, OSError) as exc:
+            log.error("could not write the outbox %s: %s; the events wait in memory", self.outbox.path, exc)
+            return
+        self._state.outbox = []
 
 
 def _b64(data: bytes | None) -> bytes | None:

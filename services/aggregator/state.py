@@ -60,7 +60,10 @@ class State(_Model):
     version: Literal[1] = STATE_VERSION
     inside: dict[str, Inside] = Field(default_factory=dict)
     open: list[Sighting] = Field(default_factory=list)
-    outbox: list[EventMessage] = Field(default_factory=list, description="made, not yet confirmed published")
+    outbox: list[EventMessage] = Field(
+        default_factory=list,
+        description="made, not yet in the outbox database (services/aggregator/outbox.py)",
+    )
     cameras: dict[str, CameraClock] = Field(default_factory=dict)
 
 
