@@ -89,7 +89,7 @@ class Aggregator:
         cam = self._state.cameras.setdefault(msg.camera, CameraClock())
         recent = self._recent.setdefault(msg.camera, deque(maxlen=RECENT_KEYS))
         key = (msg.seq, msg.captured_at)
-        if key in recent:
+        if key in recent or _handled_before(cam, msg):
             log.info(
                 "camera %s frame %d at %s seen before (a redelivery); skipped",
                 msg.camera,
@@ -108,8 +108,10 @@ class Aggregator:
             )
             events += self._close(self._open_on(msg.camera))
             cam.clock = None
+            cam.stream = None
             recent.clear()
         cam.clock = msg.captured_at if cam.clock is None else max(cam.clock, msg.captured_at)
+        cam.stream = _extended(cam.stream, msg)
         changed = False
         for read in msg.reads:
             changed |= self._add(msg.camera, read)
@@ -117,6 +119,7 @@ class Aggregator:
             log.info("camera %s: end of stream; closing its open sightings", msg.camera)
             events += self._close(self._open_on(msg.camera))
             cam.clock = None
+            cam.stream = None
             recent.clear()  # a new stream may legitimately repeat seq and times
         else:
             clock = cam.clock
@@ -282,6 +285,22 @@ class Aggregator:
             log.error("could not write the outbox %s: %s; the events wait in memory", self.outbox.path, exc)
             return
         self._state.outbox = []
+
+
+def _handled_before(cam: CameraClock, msg: ReadsMessage) -> bool:
+    """A message of this stream older than its newest one: frames of a stream come in order (QoS 1
+    keeps a publisher's order), so it is one handled before, redelivered by a broker restored from
+    an older save. `recent` only covers the last RECENT_KEYS messages; this covers the stream."""
+    if cam.stream is None:
+        return False
+    first_seq, first_at, last_seq, last_at = cam.stream
+    return first_seq <= msg.seq < last_seq and first_at <= msg.captured_at < last_at
+
+
+def _extended(stream: tuple[int, datetime, int, datetime] | None, msg: ReadsMessage):  # noqa: ANN202
+    if stream is None or msg.seq < stream[2]:  # the first message, or a restarted capture (seq from 0)
+        return (msg.seq, msg.captured_at, msg.seq, msg.captured_at)
+    return (stream[0], stream[1], msg.seq, max(stream[3], msg.captured_at))
 
 
 def _b64(data: bytes | None) -> bytes | None:

@@ -54,6 +54,9 @@ class CameraClock(_Model):
     recent: list[tuple[int, AwareDatetime]] = Field(
         default_factory=list, description="(seq, captured_at) of recent messages, to skip redeliveries"
     )
+    stream: tuple[int, AwareDatetime, int, AwareDatetime] | None = Field(
+        default=None, description="(seq, captured_at) of the first and the newest message handled in this stream"
+    )
 
 
 class State(_Model):
