@@ -6,9 +6,10 @@ stored it (an `AckMessage` on `acks`). Until then it goes out again:
 
 * after every (re)connect to the broker, everything unacknowledged, oldest first (the broker may
   have lost what it held);
-* while the records service is online (its retained `status/api`), an event sent `ack_timeout_s`
-  ago without an acknowledgement, backing off per send. While it is offline nothing is re-sent: the
-  broker queues for it, and re-sending would only fill that queue with copies.
+* while the records service is online (its retained `status/api`) but has acknowledged nothing for
+  `ack_timeout_s`, an event sent at least that long ago, backing off per send. While acknowledgements
+  keep coming it is working through its queue, which most likely holds the event; while it is offline
+  the broker queues for it. Re-sending then would only fill that queue with copies.
 
 Publishing runs on a thread of its own, at most `outbox_rate` events per second; acknowledgements
 and status arrive on the bus's message thread. Repeats are harmless: events are stored by UUID.
@@ -40,6 +41,7 @@ class Forwarder:
         self._wake = threading.Event()
         self._reconnected = threading.Event()
         self._records_online = False
+        self._last_ack = time.monotonic()
         self.stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="aggregator-outbox", daemon=True)
 
@@ -62,6 +64,7 @@ class Forwarder:
         self._wake.set()
 
     def _on_ack(self, _topic: str, ack: AckMessage) -> None:
+        self._last_ack = time.monotonic()
         self._stage.acknowledged(ack.event_id)
         log.debug("event %s acknowledged (%s)", ack.event_id, ack.outcome.value)
         if ack.outcome is AckOutcome.DEAD_LETTER:
@@ -74,6 +77,7 @@ class Forwarder:
         if online and not self._records_online:
             # Back after a while: give it time to work through its queue before re-sending.
             self._outbox.hold(time.time() + self._settings.ack_timeout_s)
+            self._last_ack = time.monotonic()
             log.info("records service online; %d event(s) await its acknowledgement", self._outbox.count())
         self._records_online = online
 
@@ -97,7 +101,8 @@ class Forwarder:
                 if n := self._outbox.count():
                     log.info("connected: publishing %d unacknowledged event(s), oldest first", n)
             began = time.monotonic()
-            batch = self._outbox.due(max(1, int(rate)), resends=self._records_online)
+            stalled = time.monotonic() - self._last_ack >= self._settings.ack_timeout_s
+            batch = self._outbox.due(max(1, int(rate)), resends=self._records_online and stalled)
             if not batch:
                 return
             sent = [e.event_id for e in batch if self._publish(e)]

@@ -44,7 +44,7 @@ class AggregatorSettings(ServiceSettings):
         default=120.0,
         gt=0,
         le=86400,
-        description="an event sent this long ago and not acknowledged goes out again",
+        description="records service online but silent this long: what it was sent this long ago goes out again",
     )
     outbox_rate: float = Field(
         default=50.0, gt=0, le=10_000, description="events published per second at most"

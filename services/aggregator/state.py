@@ -55,7 +55,8 @@ class CameraClock(_Model):
         default_factory=list, description="(seq, captured_at) of recent messages, to skip redeliveries"
     )
     stream: tuple[int, AwareDatetime, int, AwareDatetime] | None = Field(
-        default=None, description="(seq, captured_at) of the first and the newest message handled in this stream"
+        default=None,
+        description="(seq, captured_at) of the first and the newest message handled in this stream",
     )
 
 
