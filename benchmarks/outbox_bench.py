@@ -1,7 +1,7 @@
 """Aggregator outbox: cost per event with thousands waiting, the SQLite outbox against the JSON state
 file that used to hold it (rewritten whole on every change, so n events cost O(n²) bytes written).
 
-    python benchmarks/outbox_bench.py [--events 5000] [--snapshot-bytes 20000]
+    PYTHONPATH=. python benchmarks/outbox_bench.py [--events 5000] [--json-events 400] [--snapshot-bytes 20000]
 
 Each event is added in its own durable transaction (as the aggregator does when a sighting closes);
 then all are marked sent, then each is acknowledged in its own transaction. The JSON column adds
@@ -95,7 +95,7 @@ def bench_json(evs: list[EventMessage], folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--json-events", type=int, default=2000)
+    parser.add_argument("--json-events", type=int, default=400)
     parser.add_argument("--snapshot-bytes", type=int, default=20_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
