@@ -32,7 +32,7 @@ from tests.deploy.test_topology import Processes, base_env, free_port, make_pi_s
 CARS = 2600  # a day of a busy lot: each car makes an entry and an exit event
 PARKED = 200  # cars inside at any time
 STEP_S = 31.0  # one frame with reads every 31 s: each closes the sightings of the frame before
-BATCH = 50  # frames published before waiting for their events (below the bus queue of 64 and the dedupe memory)
+BATCH = 50  # frames sent before waiting for their events (below the bus queue, 64, and dedupe memory)
 ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"  # no confusable characters: plates never merge
 SNAPSHOT = bytes(random.Random(7).getrandbits(8) for _ in range(3000))  # a small vehicle picture's weight
 
