@@ -150,6 +150,7 @@ class MqttBus:
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._suback_mid: int | None = None
+        self._on_ready: list[Callable[[], None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     def connect(self, timeout_s: float = 30.0) -> None:
@@ -186,6 +187,14 @@ class MqttBus:
     def publish_status(self, state: ServiceState, detail: str = "") -> mqtt.MQTTMessageInfo:
         msg = StatusMessage(service=self.service, state=state, detail=detail)
         return self._client.publish(self._status_topic, encode(msg), qos=1, retain=True)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def when_connected(self, hook: Callable[[], None]) -> None:
+        """Call `hook` (on the network thread) each time the session is up: first connect and reconnects."""
+        self._on_ready.append(hook)
 
     # -- bus -----------------------------------------------------------------------------------------
     def subscribe(self, topic_filter: str, model: type[M], handler: Handler[M], qos: int = 1) -> None:
@@ -262,6 +271,11 @@ class MqttBus:
         self.publish_status(ServiceState.ONLINE)
         self._connected.set()
         log.info("connected to %s:%s as %s", self._settings.host, self._settings.port, self.service)
+        for hook in self._on_ready:
+            try:
+                hook()
+            except Exception:
+                log.exception("a connect hook failed")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()

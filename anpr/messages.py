@@ -60,6 +60,7 @@ Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_in_range)]
 Confidence = Annotated[float, BeforeValidator(_number_only), Field(ge=0.0, le=1.0)]
 Pixels = Annotated[int, Field(ge=0, le=PIXELS_MAX)]
 Side = Annotated[int, Field(gt=0, le=PIXELS_MAX)]
+SNAPSHOT_MAX_BYTES = 1 << 20  # an event's snapshot; far below MariaDB's max_allowed_packet (16 MiB)
 
 
 class Kind(str, enum.Enum):
@@ -70,6 +71,7 @@ class Kind(str, enum.Enum):
     READS = "reads"
     EVENTS = "events"
     STATUS = "status"
+    ACKS = "acks"
 
 
 def topic(prefix: str, kind: Kind, name: str | None = None) -> str:
@@ -217,7 +219,7 @@ class EventMessage(Message):
     vehicle_class: VehicleClass
     read_count: int = Field(ge=1, le=INT32_MAX)
     candidates: tuple[Candidate, ...] = Field(default=(), max_length=CANDIDATES_MAX)
-    snapshot_jpeg: bytes | None = None
+    snapshot_jpeg: bytes | None = Field(default=None, max_length=SNAPSHOT_MAX_BYTES)
 
     @model_validator(mode="after")
     def _time_within_sighting(self) -> EventMessage:
@@ -277,3 +279,21 @@ MODEL_OF: dict[Kind, type[Message]] = {
     Kind.EVENTS: EventMessage,
     Kind.STATUS: StatusMessage,
 }
+
+
+class AckOutcome(str, enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # stored before (a redelivery)
+    DEAD_LETTER = "dead_letter"  # can never be stored; kept aside by the records service
+
+
+class AckMessage(Message):
+    """records service → aggregator: the event is in the records service's custody; the aggregator may
+    drop it from its outbox. Sent for every delivery, redeliveries included."""
+
+    event_id: uuid.UUID
+    outcome: AckOutcome
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+MODEL_OF[Kind.ACKS] = AckMessage

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from anpr.messages import SNAPSHOT_MAX_BYTES
 from anpr.settings import ServiceSettings, settings_config
 
 
@@ -27,7 +28,10 @@ class AggregatorSettings(ServiceSettings):
         default=(), description="comma-separated camera ids to aggregate; empty: every camera"
     )
     snapshot_max_bytes: int = Field(
-        default=65536, ge=0, description="larger snapshots are left out of the event (0: never send one)"
+        default=65536,
+        ge=0,
+        le=SNAPSHOT_MAX_BYTES,
+        description="larger snapshots are left out of the event (0: never send one)",
     )
     max_ahead_s: float = Field(
         default=86400.0, gt=0, description="frames stamped further ahead of this machine's clock are refused"
@@ -35,7 +39,26 @@ class AggregatorSettings(ServiceSettings):
     max_age_days: float = Field(
         default=3650.0, gt=0, description="frames stamped longer before this machine's clock are refused"
     )
-    publish_timeout_s: float = Field(default=10.0, gt=0, le=120, description="wait for the broker's PUBACK")
+    publish_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="in-process runs: wait for the bus to take an event"
+    )
+    outbox_file: Path | None = Field(
+        default=None,
+        description="events not yet acknowledged by the records service; default: beside state_file",
+    )
+    ack_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=86400,
+        description="records service online but silent this long: what it was sent this long ago goes out again",
+    )
+    outbox_rate: float = Field(
+        default=50.0, gt=0, le=10_000, description="events published per second at most"
+    )
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_file or self.state_file.with_suffix(".outbox.sqlite")
 
     @field_validator("cameras", mode="before")
     @classmethod

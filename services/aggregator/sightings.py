@@ -21,16 +21,17 @@ every ReadsMessage moves it, with or without reads. Rules, with W the window:
 Limits: two cars whose plates differ in one character, seen by one camera within W of each other,
 are taken for one car. A camera that stops sending keeps its sightings open until it resumes.
 
-Crash safety: an event is written to the state's outbox before `process` returns it, and stays
-there until `mark_published`; a restart therefore re-publishes it with the same UUID. The last
-messages' (seq, captured_at) are kept, so a redelivered ReadsMessage is skipped instead of
-counted twice.
+Crash safety: an event is saved (state file, then the outbox database) before `process` returns
+it, and stays in the outbox until the records service acknowledges it (`acknowledged`); a restart
+therefore re-publishes it with the same UUID. The last messages' (seq, captured_at) are kept, so a
+redelivered ReadsMessage is skipped instead of counted twice.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from uuid import UUID
 
 from anpr.messages import EventMessage, EventType, PlateRead, ReadsMessage, utcnow
 from anpr.plates import distance, same_plate
+from services.aggregator.outbox import Outbox
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.state import CameraClock, Inside, Sighting, State, StateFile
 from services.aggregator.timegate import TimeGate
@@ -62,6 +64,8 @@ class Aggregator:
         self._window = timedelta(seconds=settings.window_s)
         self._file = StateFile(settings.state_file)
         self._state: State = self._file.load()
+        self.outbox = Outbox(settings.outbox_path)
+        self._flush_outbox()  # events a crash left in the state file only
         self._recent: dict[str, deque[tuple[int, datetime]]] = {
             cam: deque(c.recent, maxlen=RECENT_KEYS) for cam, c in self._state.cameras.items()
         }
@@ -77,8 +81,8 @@ class Aggregator:
         return list(self._state.open)
 
     def pending(self) -> list[EventMessage]:
-        """Events made but not yet confirmed published, oldest first."""
-        return list(self._state.outbox)
+        """Events made but not yet acknowledged, oldest first."""
+        return self.outbox.pending() + list(self._state.outbox)
 
     # -- changes -------------------------------------------------------------------------------------
     def process(self, msg: ReadsMessage) -> list[EventMessage]:
@@ -90,7 +94,7 @@ class Aggregator:
         cam = self._state.cameras.setdefault(msg.camera, CameraClock())
         recent = self._recent.setdefault(msg.camera, deque(maxlen=RECENT_KEYS))
         key = (msg.seq, msg.captured_at)
-        if key in recent:
+        if key in recent or _handled_before(cam, msg):
             log.info(
                 "camera %s frame %d at %s seen before (a redelivery); skipped",
                 msg.camera,
@@ -109,8 +113,10 @@ class Aggregator:
             )
             events += self._close(self._open_on(msg.camera))
             cam.clock = None
+            cam.stream = None
             recent.clear()
         cam.clock = msg.captured_at if cam.clock is None else max(cam.clock, msg.captured_at)
+        cam.stream = _extended(cam.stream, msg)
         changed = False
         for read in self._times.reads_of(msg):
             changed |= self._add(msg.camera, read)
@@ -118,6 +124,7 @@ class Aggregator:
             log.info("camera %s: end of stream; closing its open sightings", msg.camera)
             events += self._close(self._open_on(msg.camera))
             cam.clock = None
+            cam.stream = None
             recent.clear()  # a new stream may legitimately repeat seq and times
         else:
             clock = cam.clock
@@ -134,12 +141,10 @@ class Aggregator:
             self._save()
         return events
 
-    def mark_published(self, event_id: UUID) -> None:
-        """The broker has the event: it leaves the outbox."""
-        before = len(self._state.outbox)
+    def acknowledged(self, event_id: UUID) -> None:
+        """The records service has the event (or, in-process, the bus handled it): it leaves the outbox."""
+        self.outbox.remove([event_id])
         self._state.outbox = [e for e in self._state.outbox if e.event_id != event_id]
-        if len(self._state.outbox) != before:
-            self._save()
 
     # -- internals -----------------------------------------------------------------------------------
     def _open_on(self, camera: str) -> list[Sighting]:
@@ -270,10 +275,37 @@ class Aggregator:
             if cam in self._state.cameras:
                 self._state.cameras[cam].recent = list(keys)
         try:
-            self._file.save(self._state)
+            self._file.save(self._state)  # new events ride in the state file until the outbox has them
         except OSError as exc:
             # Kept in memory; the next change tries again. Events still go out.
             log.error("could not save the state to %s: %s", self._file.path, exc)
+        self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        if not self._state.outbox:
+            return
+        try:
+            self.outbox.add(self._state.outbox)
+        except (sqlite3.Error, OSError) as exc:
+            log.error("could not write the outbox %s: %s; the events wait in memory", self.outbox.path, exc)
+            return
+        self._state.outbox = []
+
+
+def _handled_before(cam: CameraClock, msg: ReadsMessage) -> bool:
+    """A message of this stream older than its newest one: frames of a stream come in order (QoS 1
+    keeps a publisher's order), so it is one handled before, redelivered by a broker restored from
+    an older save. `recent` only covers the last RECENT_KEYS messages; this covers the stream."""
+    if cam.stream is None:
+        return False
+    first_seq, first_at, last_seq, last_at = cam.stream
+    return first_seq <= msg.seq < last_seq and first_at <= msg.captured_at < last_at
+
+
+def _extended(stream: tuple[int, datetime, int, datetime] | None, msg: ReadsMessage):  # noqa: ANN202
+    if stream is None or msg.seq < stream[2]:  # the first message, or a restarted capture (seq from 0)
+        return (msg.seq, msg.captured_at, msg.seq, msg.captured_at)
+    return (stream[0], stream[1], msg.seq, max(stream[3], msg.captured_at))
 
 
 def _b64(data: bytes | None) -> bytes | None:

@@ -58,13 +58,20 @@ class CameraClock(_Model):
     recent: list[tuple[int, Timestamp]] = Field(
         default_factory=list, description="(seq, captured_at) of recent messages, to skip redeliveries"
     )
+    stream: tuple[int, Timestamp, int, Timestamp] | None = Field(
+        default=None,
+        description="(seq, captured_at) of the first and the newest message handled in this stream",
+    )
 
 
 class State(_Model):
     version: Literal[1] = STATE_VERSION
     inside: dict[str, Inside] = Field(default_factory=dict)
     open: list[Sighting] = Field(default_factory=list)
-    outbox: list[EventMessage] = Field(default_factory=list, description="made, not yet confirmed published")
+    outbox: list[EventMessage] = Field(
+        default_factory=list,
+        description="made, not yet in the outbox database (services/aggregator/outbox.py)",
+    )
     cameras: dict[str, CameraClock] = Field(default_factory=dict)
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from services.api.crypto import TamperError
 from services.api.db import UNAVAILABLE
 from services.api.deps import guard
-from services.api.routes import auth, health, ingest, live, records, web
+from services.api.routes import auth, deadletters, health, ingest, live, records, web
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
@@ -40,7 +40,16 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.runtime = runtime
-    for router in (health.router, auth.router, ingest.router, live.router, records.router, web.router):
+    routers = (
+        health.router,
+        auth.router,
+        ingest.router,
+        live.router,
+        records.router,
+        deadletters.router,
+        web.router,
+    )
+    for router in routers:
         app.include_router(router)  # no prefix here: see deps.API_PREFIX
 
     @app.exception_handler(TamperError)

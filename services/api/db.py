@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +27,20 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, UNAVAILABLE)
+
+
+#: MariaDB errors that one row causes however often it is tried: a packet over max_allowed_packet
+#: (1153, 1301), values its columns cannot hold (1048, 1264, 1292, 1366, 1406).
+PERMANENT_CODES = frozenset({1048, 1153, 1264, 1292, 1301, 1366, 1406})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """The data is at fault, not the database: trying the same row again cannot help."""
+    if isinstance(exc, DBAPIError):
+        args = getattr(exc.orig, "args", ())
+        if args and args[0] in PERMANENT_CODES:
+            return True
+    return isinstance(exc, (DataError, OverflowError))
 
 
 def utc_naive(dt: datetime) -> datetime:

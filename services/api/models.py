@@ -128,3 +128,29 @@ class Session(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     address: Mapped[str] = mapped_column(String(64))
+
+
+class DeadLetter(Base):
+    """An event that can never be stored as an event (larger than the database takes, a value its
+    columns cannot hold). Kept whole, sealed, in `dead_letter_chunks` so no single row is large."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(8))
+    camera: Mapped[str] = mapped_column(String(64))
+    plate_ct: Mapped[bytes] = mapped_column(SmallBlob(255))
+    reason: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer, doc="bytes of the event as JSON")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeadLetterChunk(Base):
+    __tablename__ = "dead_letter_chunks"
+
+    dead_letter_pk: Mapped[int] = mapped_column(
+        ForeignKey("dead_letters.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data_ct: Mapped[bytes] = mapped_column(Blob)

@@ -16,6 +16,7 @@ from services.api import keyfile
 from services.api.auth import Authenticator, ClientAdmin
 from services.api.consumer import EventConsumer
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
+from services.api.deadletters import DeadLetters
 from services.api.keyring import Keys, open_keys, plaintext_keys
 from services.api.live import LiveEventStore, LiveFeed
 from services.api.ratelimit import FailureLimiter
@@ -53,6 +54,7 @@ class Runtime:
         self.live = LiveFeed()  # stored events, for the web app's live stream
         self._keys: Keys | None = None
         self._store: EventStore | None = None
+        self._dead_letters: DeadLetters | None = None
         self._auth: Authenticator | None = None
         # Only the hash is kept, and compared in constant time.
         token = settings.device_token.get_secret_value() if settings.device_token else None
@@ -96,8 +98,10 @@ class Runtime:
             per_client=FailureLimiter(s.login_max_failures, s.login_window_s),
             per_address=FailureLimiter(s.login_max_failures_per_address, s.login_window_s),
         )
+        self._dead_letters = DeadLetters(self.sf, keys, self.tz, self.clock)
         if s.mqtt_ingest:
-            self.consumer = EventConsumer(s, self._store, asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
+            self.consumer = EventConsumer(s, self._store, self._dead_letters, self.database_ok, loop)
             self.consumer.start()
         log.info("records service ready (database %s)", self.engine.url.render_as_string(hide_password=True))
 
@@ -118,6 +122,11 @@ class Runtime:
     def store(self) -> EventStore:
         assert self._store is not None, "runtime not started"
         return self._store
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        assert self._dead_letters is not None, "runtime not started"
+        return self._dead_letters
 
     @property
     def auth(self) -> Authenticator:

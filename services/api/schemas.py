@@ -118,6 +118,21 @@ class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     database: Literal["ok", "unavailable"]
     mqtt: Literal["connected", "disconnected", "off"]
+    dead_letters: int | None = Field(
+        default=None, description="events kept aside because they can never be stored (None: database down)"
+    )
+
+
+class DeadLetterPublic(BaseModel):
+    """An event that could not be stored; kept whole (GET /api/v1/dead-letters/{event_id})."""
+
+    event_id: uuid.UUID
+    type: EventType
+    plate: str
+    camera: str
+    reason: str = Field(description="why it could not be stored")
+    size: int = Field(description="bytes of the event as JSON")
+    received_at: datetime
 
 
 class SessionInfo(BaseModel):

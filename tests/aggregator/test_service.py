@@ -15,6 +15,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from anpr.messages import (
+    AckMessage,
+    AckOutcome,
     EventMessage,
     EventType,
     Kind,
@@ -24,6 +26,7 @@ from anpr.messages import (
     encode,
     topic,
 )
+from services.aggregator.outbox import Outbox
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.sightings import Aggregator
 from tests.aggregator.helpers import Feed, at, plate_read
@@ -80,6 +83,7 @@ def test_the_service_publishes_events_and_survives_bad_payloads(
     client_id = f"aggregator-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, **mqtt_env, "AGGREGATOR_STATE_FILE": str(state_file), "MQTT_CLIENT_ID": client_id}
     events_topic, reads_topic = topic(topic_prefix, Kind.EVENTS), topic(topic_prefix, Kind.READS, "gate")
+    acks_topic = topic(topic_prefix, Kind.ACKS)
     status_topic = topic(topic_prefix, Kind.STATUS, "aggregator")
     listener = Listener(mqtt_broker, events_topic, status_topic)
     log_path = tmp_path / "aggregator.log"
@@ -123,6 +127,15 @@ def test_the_service_publishes_events_and_survives_bad_payloads(
         assert entry.snapshot_jpeg == snapshot and entry.time == at(101)
         assert (exit_.type, exit_.plate, exit_.time) == (EventType.EXIT, "OLD1234", at(200))
 
+        # Published is not stored: the events wait in the outbox until the records service acknowledges.
+        outbox = Outbox(AggregatorSettings(state_file=state_file).outbox_path)
+        assert outbox.count() == 3
+        for event_id in seen:
+            listener.publish(acks_topic, encode(AckMessage(event_id=event_id, outcome=AckOutcome.STORED)))
+        deadline = time.monotonic() + 15
+        while outbox.count() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
         assert proc.poll() is None, "the aggregator died"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
@@ -137,7 +150,7 @@ def test_the_service_publishes_events_and_survives_bad_payloads(
     assert log.count(f"dropped a malformed message on {reads_topic}") == 3, log
     after = Aggregator(AggregatorSettings(state_file=state_file))
     assert list(after.inside) == ["ABC1234"]
-    assert after.pending() == []  # every event was confirmed by the broker
+    assert after.pending() == []  # every event was acknowledged
 
 
 def test_check_config_validates_and_exits(mqtt_env: dict[str, str], tmp_path: Path) -> None:

@@ -121,3 +121,20 @@ def test_a_state_file_that_cannot_be_written_is_logged_and_work_goes_on(
         events = feed.end(1.0)
     assert [e.plate for e in events] == ["ABC1234"]
     assert "could not save the state" in caplog.text
+
+
+def test_a_redelivery_from_a_broker_restored_from_an_older_save_is_skipped(feed: Feed) -> None:
+    # A broker killed -9 comes back from its last autosave and sends again reads handled since: far
+    # more than the last RECENT_KEYS messages. They belong to this stream: skipped, nothing counted twice.
+    sent = [feed.message(i * 1.0, [plate_read("ABC1234", i * 1.0)]) for i in range(400)]
+    for msg in sent:
+        feed.aggregator.process(msg)
+    again = _restart(feed.aggregator)
+    for msg in sent[10:200]:
+        assert again.process(msg) == []
+    [event] = again.flush()
+    assert (event.read_count, event.first_seen, event.last_seen) == (
+        400,
+        sent[0].captured_at,
+        sent[-1].captured_at,
+    )

@@ -30,7 +30,17 @@ from services.api.settings import ApiSettings
 
 PASSPHRASE = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10  # cheap on purpose; allowed only with ANPR_ENVIRONMENT=development
-TABLES = ("sessions", "event_near_index", "events", "clients", "data_keys", "rsa_keys", "alembic_version")
+TABLES = (
+    "sessions",
+    "event_near_index",
+    "events",
+    "dead_letter_chunks",
+    "dead_letters",
+    "clients",
+    "data_keys",
+    "rsa_keys",
+    "alembic_version",
+)
 
 
 @pytest.fixture

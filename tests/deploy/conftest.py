@@ -67,6 +67,8 @@ class Broker:
     secrets: Path
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    argv: list[str] = field(default_factory=list, repr=False)
+    launch_env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def env(self, user: str) -> dict[str, str]:
         """What compose gives a service: its own user, its own password (here by variable, not file)."""
@@ -117,34 +119,42 @@ def start_broker(workdir: Path, prefix: str) -> Broker:
         "MOSQ_OWNER": f"{os.geteuid()}:{os.getegid()}",
         "MOSQ_NEXT": "mosquitto",
     }
-    log = workdir / "mosquitto.log"
-    out = open(log, "wb")  # noqa: SIM115 - the broker process writes it for its whole life
-    proc = subprocess.Popen(
-        ["sh", str(MOSQUITTO_DIR / "entrypoint.sh"), "-c", str(conf)],
-        env=env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
     broker = Broker(
-        port=port, prefix=prefix, passwords=read_passwords(edge), log=log, secrets=edge.parent, proc=proc
+        port=port,
+        prefix=prefix,
+        passwords=read_passwords(edge),
+        log=workdir / "mosquitto.log",
+        secrets=edge.parent,
+        argv=["sh", str(MOSQUITTO_DIR / "entrypoint.sh"), "-c", str(conf)],
+        launch_env=env,
     )
+    launch(broker)
+    acl = (auth / "acl").read_text()
+    assert "@PREFIX@" not in acl and f"topic write {prefix}/events" in acl, acl
+    return broker
+
+
+def launch(broker: Broker) -> None:
+    """Start (or start again, on the same port and data directory) the broker's process; return once
+    it listens."""
+    with open(broker.log, "ab") as out:
+        proc = subprocess.Popen(broker.argv, env=broker.launch_env, stdout=out, stderr=subprocess.STDOUT)
+    broker.proc = proc
     deadline = time.monotonic() + 10
     while True:
         if proc.poll() is not None:
             pytest.fail(
-                f"mosquitto exited ({proc.returncode}) with the deployment config:\n{log.read_text()}"
+                f"mosquitto exited ({proc.returncode}) with the deployment config:\n{broker.log.read_text()}"
             )
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection(("127.0.0.1", broker.port), timeout=1).close()
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"mosquitto did not listen on {port}:\n{log.read_text()}")
+                pytest.fail(f"mosquitto did not listen on {broker.port}:\n{broker.log.read_text()}")
             time.sleep(0.1)
             continue
-        acl = (auth / "acl").read_text()
-        assert "@PREFIX@" not in acl and f"topic write {prefix}/events" in acl, acl
-        return broker
+        return
 
 
 def stop_broker(broker: Broker) -> None:

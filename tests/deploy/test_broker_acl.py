@@ -26,6 +26,9 @@ FORBIDDEN_PUBLISH = [
     ("api", "frames/gate", "detector", "capture"),
     ("capture", "vehicles/gate", "ocr", "detector"),
     ("detector", "status/aggregator", "aggregator", "aggregator"),
+    ("aggregator", "acks", "aggregator", "api"),  # only the records service says an event is stored
+    ("ocr", "acks", "aggregator", "api"),
+    ("aggregator", "status/api", "aggregator", "api"),
 ]
 
 # (reader, topic filter it must not get, topic under the prefix that someone publishes there, who publishes)
@@ -35,6 +38,7 @@ FORBIDDEN_READ = [
     ("detector", "events", "events", "aggregator"),
     ("capture", "vehicles/+", "vehicles/gate", "detector"),
     ("ocr", "status/+", "status/aggregator", "aggregator"),
+    ("capture", "acks", "acks", "api"),
 ]
 
 
@@ -72,8 +76,14 @@ def test_the_pipeline_flows_through_the_acl(deploy_broker, login) -> None:
     ocr.publish(t("reads/flow"))
     aggregator.wait_for(t("reads/flow"))
     capture.wait_for(t("reads/flow"))
+    aggregator.subscribe(t("acks"))
+    aggregator.subscribe(t("status/api"))
     aggregator.publish(t("events"))
     api.wait_for(t("events"))
+    api.publish(t("acks"))  # the records service's acknowledgement back to the aggregator's outbox
+    aggregator.wait_for(t("acks"))
+    api.publish(t("status/api"))
+    aggregator.wait_for(t("status/api"))
 
 
 @pytest.mark.parametrize(("intruder", "where", "reader", "writer"), FORBIDDEN_PUBLISH)
