@@ -52,6 +52,8 @@ DEVICE_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/ingest"
 #: The API description, mounted only with API_DOCS=true (development).
 DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 DEVICE_HEADER = "X-Device-Token"
+#: Far beyond any lot's history, and within every database's OFFSET range.
+MAX_OFFSET = 10**9
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -105,7 +107,7 @@ class PageParams:
         self,
         request: Request,
         limit: Annotated[int, Query(ge=1, description="page size (capped by API_PAGE_MAX)")] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> None:
         self.limit = min(limit, request.app.state.runtime.settings.page_max)
         self.offset = offset
