@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from services.api.crypto import TamperError
 from services.api.db import UNAVAILABLE
 from services.api.deps import guard
+from services.api.middleware import RequestGate
+from services.api.openapi import describe_errors
 from services.api.routes import auth, health, ingest, live, records, web
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
@@ -35,11 +37,13 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         version="1",
         lifespan=lifespan,
         dependencies=[Depends(guard)],
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # Swagger UI would load its assets from a CDN; the description is enough
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.runtime = runtime
+    app.add_middleware(RequestGate, runtime=runtime)
+    describe_errors(app)
     for router in (health.router, auth.router, ingest.router, live.router, records.router, web.router):
         app.include_router(router)  # no prefix here: see deps.API_PREFIX
 

@@ -6,7 +6,10 @@ checks a route makes itself; every other error is `{"detail": "one line"}`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 
 
 def invalid_query(name: str, msg: str, value: object) -> RequestValidationError:
@@ -14,3 +17,12 @@ def invalid_query(name: str, msg: str, value: object) -> RequestValidationError:
     return RequestValidationError(
         [{"type": "value_error", "loc": ("query", name), "msg": msg, "input": value}]
     )
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what went wrong, in one line")
+
+
+#: For a route's `responses=`: an error answered as `{"detail": "..."}`.
+ERROR: dict[str, Any] = {"model": ErrorBody}
+RETRY_AFTER: dict[str, Any] = {"description": "seconds to wait", "schema": {"type": "string"}}

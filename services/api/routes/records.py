@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from anpr.messages import EventType
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
-from services.api.errors import invalid_query
+from services.api.errors import ERROR, invalid_query
 from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPublic
 from services.api.store import EventFilter, NotFound, PlateQuery
 from services.api.times import QueryTime
@@ -72,7 +72,9 @@ async def events(runtime: RuntimeDep, page: PageDep, f: FilterDep) -> Page[Event
 
 
 @router.get(
-    "/events/{event_id}/snapshot", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+    "/events/{event_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: ERROR},
 )
 async def snapshot(event_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     """The event's vehicle snapshot (JPEG); 404 when it has none."""
