@@ -22,6 +22,7 @@ SCHEMES = {
 }
 BEARER_HEADER = {"description": "Bearer", "schema": {"type": "string"}}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 #: Routes that never touch the database.
 _NO_DATABASE = frozenset({("GET", "/healthz")})
 
@@ -58,6 +59,19 @@ def _document(key: tuple[str, str], op: dict[str, Any]) -> None:
             answer.setdefault("content", _error("")["content"])
 
 
+def _base64_strings(node: Any) -> None:
+    """pydantic calls JSON bytes `format: base64url`, but the messages take standard base64."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") == "base64url":
+            del node["format"]
+            node.update(contentEncoding="base64", pattern=BASE64)
+        for value in node.values():
+            _base64_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _base64_strings(value)
+
+
 def describe_errors(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -65,6 +79,7 @@ def describe_errors(app: FastAPI) -> None:
             components = doc.setdefault("components", {})
             components.setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
             components["securitySchemes"] = SCHEMES
+            _base64_strings(components["schemas"])
             for path, operations in doc["paths"].items():
                 for method, op in operations.items():
                     _document((method.upper(), path), op)
