@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from services.api.crypto import TamperError
 from services.api.db import UNAVAILABLE
@@ -19,6 +20,7 @@ from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
 log = logging.getLogger("services.api")
+DATA_ERROR = "a value is outside what the database can store"
 
 
 def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI:
@@ -51,6 +53,14 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
     async def _tampered(request: Request, exc: TamperError) -> JSONResponse:
         log.error("integrity check failed on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "stored data failed its integrity check"}, status_code=500)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
+        # The schema let a value through that a column cannot hold (e.g. an integer past 2**31):
+        # the client's value is wrong, nothing was stored.
+        log.warning("database refused a value on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        errors = [{"type": "value_error", "loc": ["body"], "msg": DATA_ERROR, "input": None}]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     for exc_type in UNAVAILABLE:
 

@@ -60,10 +60,12 @@ def _document(key: tuple[str, str], op: dict[str, Any]) -> None:
 
 
 def _base64_strings(node: Any) -> None:
-    """pydantic calls JSON bytes `format: base64url`, but the messages take standard base64."""
+    """JSON bytes are base64 strings: say which strings the messages' parser takes."""
     if isinstance(node, dict):
-        if node.get("type") == "string" and node.get("format") == "base64url":
-            del node["format"]
+        if node.get("type") == "string" and (
+            node.get("contentEncoding") == "base64" or node.get("format") == "base64url"
+        ):
+            node.pop("format", None)
             node.update(contentEncoding="base64", pattern=BASE64)
         for value in node.values():
             _base64_strings(value)

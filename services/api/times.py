@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 #: pandas' calendar for stats) stays far from datetime's and pandas' limits.
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+YEARS = r"^(19[7-9][0-9]|2[01][0-9][0-9])-"  # EARLIEST.year .. LATEST.year - 1
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ].*)?$")
 
 
@@ -35,8 +36,8 @@ def _iso_only(value: object) -> object:
 
 
 def _in_range(value: datetime) -> datetime:
-    probe = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-    if not EARLIEST <= probe < LATEST:
+    # The year as written (whatever its offset), so the rule is the one the schema's pattern states.
+    if not EARLIEST.year <= value.year < LATEST.year:
         raise ValueError(f"must be from {EARLIEST.year} to {LATEST.year - 1}")
     return value
 
@@ -45,5 +46,5 @@ QueryTime = Annotated[
     datetime,
     BeforeValidator(_iso_only),
     AfterValidator(_in_range),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEARS}),
 ]

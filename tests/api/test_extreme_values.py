@@ -108,3 +108,13 @@ async def test_out_of_range_queries_are_422_with_the_validation_body(api: Api) -
         "/api/v1/events", params={"offset": str(10**9), "since": "2026-11-24T08:00:00"}, headers=headers
     )
     assert ok.status_code == 200 and ok.json()["items"] == []
+
+
+async def test_a_value_the_database_cannot_hold_is_422_and_nothing_is_stored(api: Api) -> None:
+    body = event("BIG0001", at=api.clock()).model_dump(mode="json") | {"read_count": 2**40}
+    device = {"X-Device-Token": "device-token-for-tests-0123456789"}
+    resp = await api.http.post("/api/v1/ingest", json=body, headers=device)
+    assert resp.status_code == 422, resp.text
+    assert isinstance(resp.json()["detail"], list)
+    headers = await api.session(await api.new_client())
+    assert (await api.http.get("/api/v1/events", headers=headers)).json()["total"] == 0
