@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Any
 
 import h11
@@ -29,20 +30,37 @@ _refused = RepeatLimiter(window_s=60.0)
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol, plus: a request must arrive whole (headers and body) within
     `request_timeout_s` of the connection opening or of the previous answer; connections beyond
-    `max_connections` are closed as soon as they are accepted."""
+    `max_connections`, or beyond `max_per_address` from one address (so one client cannot take every
+    slot), are closed as soon as they are accepted."""
 
     request_timeout_s = 20.0
     max_connections = 256
+    max_per_address = 64
+    open_per_address: Counter[str] = Counter()  # each configured subclass has its own
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._deadline: asyncio.TimerHandle | None = None
+        self._address: str | None = None
         super().connection_made(transport)
+        address = self.client[0] if self.client else "?"
         if len(self.connections) > self.max_connections:
-            if _refused.allow("over"):
-                log.warning("more than %d connections open: closing new ones", self.max_connections)
-            transport.abort()
+            self._refuse(transport, "more than %d connections open: closing new ones", self.max_connections)
             return
+        if self.open_per_address[address] >= self.max_per_address:
+            self._refuse(
+                transport,
+                "more than %d connections from one address: closing its new ones",
+                self.max_per_address,
+            )
+            return
+        self._address = address
+        self.open_per_address[address] += 1
         self._arm()
+
+    def _refuse(self, transport: asyncio.Transport, why: str, limit: int) -> None:
+        if _refused.allow(why):
+            log.warning(why, limit)
+        transport.abort()
 
     def _arm(self) -> None:
         self._disarm()
@@ -70,6 +88,11 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._address is not None:
+            self.open_per_address[self._address] -= 1
+            if not self.open_per_address[self._address]:
+                del self.open_per_address[self._address]
+            self._address = None
         super().connection_lost(exc)
 
 
@@ -77,7 +100,12 @@ def protocol_for(settings: ApiSettings) -> type[GuardedH11Protocol]:
     return type(
         "ConfiguredH11Protocol",
         (GuardedH11Protocol,),
-        {"request_timeout_s": settings.request_timeout_s, "max_connections": settings.max_connections},
+        {
+            "request_timeout_s": settings.request_timeout_s,
+            "max_connections": settings.max_connections,
+            "max_per_address": settings.max_connections_per_address,
+            "open_per_address": Counter(),
+        },
     )
 
 

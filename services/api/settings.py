@@ -55,6 +55,9 @@ class ApiSettings(ServiceSettings):
     max_connections: int = Field(
         default=256, ge=8, le=100_000, description="open connections; more are closed at once"
     )
+    max_connections_per_address: int = Field(
+        default=64, ge=2, le=100_000, description="open connections from one address; more are closed"
+    )
     tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS (and HSTS)")
     tls_keyfile: Path | None = Field(default=None, description="its private key (PEM)")
 

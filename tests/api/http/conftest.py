@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[3]
 DEVICE_TOKEN = "device-token-for-tests-0123456789"
 REQUEST_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 8
+MAX_PER_ADDRESS = 4
 
 
 def free_port() -> int:
@@ -85,6 +86,7 @@ def start(tmp: Path, db_url: str, keys: KeyMaterial, **env: str) -> Served:
         "API_PORT": str(port),
         "API_REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
         "API_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        "API_MAX_CONNECTIONS_PER_ADDRESS": str(MAX_PER_ADDRESS),
         **env,
     }
     log = tmp / f"api-{port}.log"

@@ -9,14 +9,14 @@ import time
 
 import httpx
 
-from tests.api.http.conftest import DEVICE_TOKEN, MAX_CONNECTIONS, REQUEST_TIMEOUT_S, Served
+from tests.api.http.conftest import DEVICE_TOKEN, MAX_CONNECTIONS, MAX_PER_ADDRESS, REQUEST_TIMEOUT_S, Served
 
 MIB = 1024 * 1024
 
 
-def connect(served: Served) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", served.port), timeout=5)
-    return sock
+def connect(served: Served, source: str = "127.0.0.1") -> socket.socket:
+    """A connection from `source`: any 127.x.y.z address is this host, seen as another client."""
+    return socket.create_connection(("127.0.0.1", served.port), timeout=5, source_address=(source, 0))
 
 
 def answer(sock: socket.socket, within_s: float) -> bytes:
@@ -106,16 +106,25 @@ def test_half_sent_idle_and_trickling_requests_are_closed(served: Served) -> Non
 
 
 def test_a_flood_of_connections_is_capped_and_the_service_recovers(served: Served) -> None:
-    held = [connect(served) for _ in range(MAX_CONNECTIONS)]
+    # One address cannot take every slot: its connections beyond its own cap are closed at once...
+    held = [connect(served, "127.0.0.2") for _ in range(MAX_PER_ADDRESS)]
     time.sleep(0.2)
-    extra = connect(served)
     started = time.monotonic()
-    assert answer(extra, within_s=2) == b""
+    assert answer(connect(served, "127.0.0.2"), within_s=2) == b""
+    assert time.monotonic() - started < 1
+    assert httpx.get(f"{served.base_url}/healthz", timeout=2).status_code == 200  # ...others get in
+    # Many addresses together fill the whole cap: then every new connection is closed at once.
+    held += [connect(served, "127.0.0.3") for _ in range(MAX_CONNECTIONS - MAX_PER_ADDRESS)]
+    time.sleep(0.2)
+    started = time.monotonic()
+    assert answer(connect(served, "127.0.0.4"), within_s=2) == b""
     assert time.monotonic() - started < 1
     for sock in held:  # each is closed at its deadline, freeing its descriptor
         answer(sock, within_s=REQUEST_TIMEOUT_S + 2)
     assert httpx.get(f"{served.base_url}/healthz", timeout=2).status_code == 200
-    assert served.log_text().count("connections open: closing new ones") == 1
+    log = served.log_text()
+    assert log.count("connections from one address: closing its new ones") == 1
+    assert log.count("connections open: closing new ones") == 1
 
 
 def test_keep_alive_requests_still_work(served: Served) -> None:
