@@ -5,7 +5,7 @@ less `positive_data_acceptance`: some rules span fields or depend on now (since 
 stats request, event times near the present), which JSON Schema cannot state, so a schema-valid
 request may rightly get its documented 422.
 
-Bounded: `FUZZ_EXAMPLES` per operation (env `API_FUZZ_EXAMPLES` raises it for a longer run). The
+Bounded: `FUZZ_EXAMPLES` per operation (env `TEST_FUZZ_EXAMPLES` raises it for a longer run). The
 live stream (GET /api/v1/events/stream) is left out: it never ends by design. The figures (requests,
 statuses) are read back from the served access log and printed.
 """
@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.http.conftest import DEVICE_TOKEN, Served
 
-FUZZ_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))
+FUZZ_EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "40"))
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3})')
 
