@@ -8,15 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from services.api.crypto import TamperError
 from services.api.db import UNAVAILABLE
 from services.api.deps import guard
+from services.api.middleware import RequestGate
+from services.api.openapi import describe_errors
 from services.api.routes import auth, deadletters, health, ingest, live, records, web
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
 log = logging.getLogger("services.api")
+DATA_ERROR = "a value is outside what the database can store"
 
 
 def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI:
@@ -35,7 +39,7 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         version="1",
         lifespan=lifespan,
         dependencies=[Depends(guard)],
-        docs_url="/docs" if settings.docs else None,
+        docs_url=None,  # Swagger UI would load its assets from a CDN; the description is enough
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
@@ -49,6 +53,8 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         deadletters.router,
         web.router,
     )
+    app.add_middleware(RequestGate, runtime=runtime)
+    describe_errors(app)
     for router in routers:
         app.include_router(router)  # no prefix here: see deps.API_PREFIX
 
@@ -56,6 +62,14 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
     async def _tampered(request: Request, exc: TamperError) -> JSONResponse:
         log.error("integrity check failed on %s: %s", request.url.path, exc)
         return JSONResponse({"detail": "stored data failed its integrity check"}, status_code=500)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
+        # The schema let a value through that a column cannot hold (e.g. an integer past 2**31):
+        # the client's value is wrong, nothing was stored.
+        log.warning("database refused a value on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        errors = [{"type": "value_error", "loc": ["body"], "msg": DATA_ERROR, "input": None}]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     for exc_type in UNAVAILABLE:
 

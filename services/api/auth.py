@@ -35,6 +35,7 @@ ISSUER = "ANPR lot"
 TOKEN_PREFIX = "anpr_"
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _DUMMY_UID = "00000000-0000-0000-0000-000000000000"
+INVALID_SESSION = "invalid or expired session"
 
 
 class InvalidCredentials(Exception):
@@ -188,15 +189,21 @@ class Authenticator:
         self._dummy_ct = cipher.seal("clients", "totp_secret", _DUMMY_UID, pyotp.random_base32().encode())
 
     async def login(self, token: str, code: str, address: str) -> tuple[str, datetime]:
+        """The per-client limit guards a client's TOTP code and holds even for the right code. The
+        per-address limit guards against token guessing: it stops logins with an unknown token, not a
+        client presenting its own token, so one address's failures (NAT, a proxy) lock no one else out.
+        """
         now = self._clock()
-        t = now.timestamp()
-        token_hash = hash_token(token)
-        client_key, address_key = f"client:{token_hash}", f"address:{address}"
-        waits = [self._per_client.retry_after(client_key, t), self._per_address.retry_after(address_key, t)]
-        if any(w is not None for w in waits):
-            raise RateLimited(max(w for w in waits if w is not None))
+        address_key = f"address:{address}"
         async with self._sf() as s:
-            client = await s.scalar(select(Client).where(Client.token_hash == token_hash))
+            client = await s.scalar(select(Client).where(Client.token_hash == hash_token(token)))
+            client_key = f"client:{client.id}" if client is not None else None
+            if client_key is not None:
+                wait = await self._per_client.retry_after(s, client_key, now)
+            else:
+                wait = await self._per_address.retry_after(s, address_key, now)
+            if wait is not None:
+                raise RateLimited(wait)
             uid, ct = (client.uid, client.totp_ct) if client is not None else (_DUMMY_UID, self._dummy_ct)
             step = matching_step(self._cipher.open("clients", "totp_secret", uid, ct).decode(), code, now)
             ok = client is not None and not client.disabled and step is not None
@@ -213,10 +220,12 @@ class Authenticator:
                 ok = result.rowcount == 1  # 0: this step (or a later one) was already used
             if not ok:
                 await s.rollback()
-                self._per_client.fail(client_key, t)
-                self._per_address.fail(address_key, t)
+                if client_key is not None:
+                    await self._per_client.fail(s, client_key, now)
+                await self._per_address.fail(s, address_key, now)
+                await s.commit()
                 raise InvalidCredentials("invalid credentials")
-            assert client is not None
+            assert client is not None and client_key is not None
             session_token = new_token()
             expires = now + self.max_age
             s.add(
@@ -229,8 +238,8 @@ class Authenticator:
                     address=address[:64],
                 )
             )
+            await self._per_client.clear(s, client_key)
             await s.commit()
-        self._per_client.clear(client_key)
         return session_token, expires
 
     async def authenticate(self, session_token: str) -> Principal:
@@ -243,13 +252,14 @@ class Authenticator:
                     .where(SessionRow.token_hash == hash_token(session_token))
                 )
             ).first()
+            # One answer whatever is wrong: unknown, revoked, expired, idle or of a disabled client.
             if found is None:
-                raise Unauthorized("invalid session")
+                raise Unauthorized(INVALID_SESSION)
             sess, client = found
             if sess.revoked_at is not None or client.disabled:
-                raise Unauthorized("session revoked")
+                raise Unauthorized(INVALID_SESSION)
             if now >= sess.expires_at or now - sess.last_seen_at > self.idle:
-                raise Unauthorized("session expired")
+                raise Unauthorized(INVALID_SESSION)
             if now - sess.last_seen_at >= self._touch:  # not a write per request
                 sess.last_seen_at = now
                 await s.commit()

@@ -23,7 +23,7 @@ T = TypeVar("T")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.api", description="ANPR records service")
     parser.add_argument("--check-config", action="store_true", help="validate settings, print them, exit")
-    sub = parser.add_subparsers(dest="command", metavar="{serve,keys,clients}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,keys,tls,clients}")
     sub.add_parser("serve", help="run the HTTP API and the MQTT consumer (default)")
 
     keys = sub.add_parser("keys", help="the RSA key pair file and other install secrets").add_subparsers(
@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     rot.add_argument(
         "--keep-old", action="store_true", help="keep the retired key file as <file>.retired-v<N>"
     )
+
+    tls = sub.add_parser("tls", help="HTTPS certificate").add_subparsers(dest="action", required=True)
+    tls_init = tls.add_parser(
+        "init", help="self-signed certificate for API_TLS_CERTFILE / API_TLS_KEYFILE (the Pi's names)"
+    )
+    tls_init.add_argument("names", nargs="+", help="host names and IP addresses clients use for the Pi")
+    tls_init.add_argument("--force", action="store_true", help="replace existing files")
 
     clients = sub.add_parser("clients", help="API clients (token + TOTP)").add_subparsers(
         dest="action", required=True
@@ -152,13 +159,21 @@ def _print_qr(data: str) -> None:
 
 
 def serve(settings: ApiSettings) -> int:
-    import uvicorn
-
+    from services.api import server
     from services.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False
-    )
+    server.serve(create_app(settings), settings)
+    return 0
+
+
+def tls_init(settings: ApiSettings, names: list[str], force: bool) -> int:
+    from services.api.tls import write_pair
+
+    if settings.tls_certfile is None or settings.tls_keyfile is None:
+        raise ConfigError("set API_TLS_CERTFILE and API_TLS_KEYFILE (where the pair goes) first")
+    fingerprint = write_pair(settings.tls_certfile, settings.tls_keyfile, names, force)
+    print(f"wrote {settings.tls_certfile} and {settings.tls_keyfile} (owner-only) for {', '.join(names)}")
+    print(f"SHA-256 fingerprint (compare it when a browser or the edge first connects):\n  {fingerprint}")
     return 0
 
 
@@ -173,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings)
         if args.command == "keys" and args.action == "init":
             return keys_init(settings, args.force)
+        if args.command == "tls":
+            return tls_init(settings, args.names, args.force)
         if args.command == "keys":
             return asyncio.run(keys_rotate(settings, args.keep_old))
         return asyncio.run(clients_cmd(settings, args))

@@ -50,8 +50,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 #: Routes for the edge device, which proves itself with the device token (X-Device-Token).
 DEVICE_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/api/v1/ingest")})
 #: The API description, mounted only with API_DOCS=true (development).
-DOCS_PATHS: frozenset[str] = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+DOCS_PATHS: frozenset[str] = frozenset({"/openapi.json"})
 DEVICE_HEADER = "X-Device-Token"
+#: Far beyond any lot's history, and within every database's OFFSET range.
+MAX_OFFSET = 10**9
 
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -70,7 +72,9 @@ async def guard(request: Request) -> None:
         return
     runtime: Runtime = request.app.state.runtime
     if key in DEVICE_ROUTES:
-        _check_device(request, runtime)
+        refused = device_refusal(runtime, request.headers.get(DEVICE_HEADER, ""))
+        if refused is not None:
+            raise refused
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -81,13 +85,14 @@ async def guard(request: Request) -> None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=_BEARER) from None
 
 
-def _check_device(request: Request, runtime: Runtime) -> None:
+def device_refusal(runtime: Runtime, token: str) -> HTTPException | None:
+    """Why a device request is refused (from its header alone), or None when the token is right."""
     expected = runtime.device_token_hash
     if expected is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "HTTP ingest is off (API_DEVICE_TOKEN is not set)")
-    given = hashlib.sha256(request.headers.get(DEVICE_HEADER, "").encode()).digest()
-    if not hmac.compare_digest(given, expected):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid device token")
+        return HTTPException(status.HTTP_403_FORBIDDEN, "HTTP ingest is off (API_DEVICE_TOKEN is not set)")
+    if not hmac.compare_digest(hashlib.sha256(token.encode()).digest(), expected):
+        return HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid device token")
+    return None
 
 
 def current_client(request: Request) -> Principal:
@@ -105,7 +110,7 @@ class PageParams:
         self,
         request: Request,
         limit: Annotated[int, Query(ge=1, description="page size (capped by API_PAGE_MAX)")] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> None:
         self.limit = min(limit, request.app.state.runtime.settings.page_max)
         self.offset = offset

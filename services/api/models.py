@@ -154,3 +154,12 @@ class DeadLetterChunk(Base):
     )
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data_ct: Mapped[bytes] = mapped_column(Blob)
+class LoginFailure(Base):
+    """One failed login, counted per key (`client:<id>`, `address:<ip>`) by the login limiter."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"), Index("ix_login_failures_at", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,49 +1,44 @@
-"""Failed-attempt counting per key (a client, an address) over a sliding window.
+"""Failed-attempt counting per key (a client, an address) over a sliding window, in the database.
 
-In memory: the service is one process, and a restart forgetting failures costs an attacker a
-restart per window, not more guesses per second.
+In the database so a restart does not forget a lock, and so no table size limit lets a spray of
+failures from other keys flush one key's count: rows older than the window are deleted as new
+failures come in. Each call works in the caller's session (one connection per login, and the
+caller commits).
 """
 
 from __future__ import annotations
 
-from collections import deque
+from datetime import datetime, timedelta
 
-_MAX_KEYS = 10_000
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.db import as_utc, utc_naive
+from services.api.models import LoginFailure
 
 
 class FailureLimiter:
     def __init__(self, max_failures: int, window_s: float) -> None:
         self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
+        self.window = timedelta(seconds=window_s)
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
-
-    def retry_after(self, key: str, now: float) -> float | None:
+    async def retry_after(self, s: AsyncSession, key: str, now: datetime) -> float | None:
         """Seconds until `key` may try again; None when it is not blocked."""
-        times = self._recent(key, now)
-        if len(times) < self.max_failures:
+        recent = list(
+            await s.scalars(
+                select(LoginFailure.at)
+                .where(LoginFailure.key == key, LoginFailure.at > utc_naive(now - self.window))
+                .order_by(LoginFailure.at.desc())
+                .limit(self.max_failures)
+            )
+        )
+        if len(recent) < self.max_failures:
             return None
-        return max(1.0, times[-self.max_failures] + self.window_s - now)
+        return max(1.0, (as_utc(recent[-1]) + self.window - now).total_seconds())
 
-    def fail(self, key: str, now: float) -> None:
-        if len(self._failures) >= _MAX_KEYS:
-            for k in list(self._failures):
-                self._recent(k, now)
-            # Still full under a spray of keys: forget the oldest half rather than grow without bound.
-            for k in list(self._failures)[
-                : len(self._failures) // 2 if len(self._failures) >= _MAX_KEYS else 0
-            ]:
-                del self._failures[k]
-        self._failures.setdefault(key, deque()).append(now)
+    async def fail(self, s: AsyncSession, key: str, now: datetime) -> None:
+        await s.execute(delete(LoginFailure).where(LoginFailure.at <= utc_naive(now - self.window)))
+        s.add(LoginFailure(key=key, at=utc_naive(now)))
 
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def clear(self, s: AsyncSession, key: str) -> None:
+        await s.execute(delete(LoginFailure).where(LoginFailure.key == key))

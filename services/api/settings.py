@@ -6,7 +6,7 @@ import base64
 import binascii
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from anpr.settings import PLACEHOLDER_SECRETS, ServiceSettings, settings_config
 
@@ -48,6 +48,18 @@ class ApiSettings(ServiceSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     docs: bool = Field(default=False, description="serve /docs and /openapi.json (public when on)")
     page_max: int = Field(default=500, ge=1, le=10_000, description="largest page a client may ask for")
+    request_timeout_s: float = Field(
+        default=20.0, gt=0, le=600, description="a request (headers and body) must arrive whole within this"
+    )
+    keep_alive_s: float = Field(default=5.0, gt=0, le=600, description="idle time between requests")
+    max_connections: int = Field(
+        default=256, ge=8, le=100_000, description="open connections; more are closed at once"
+    )
+    max_connections_per_address: int = Field(
+        default=64, ge=2, le=100_000, description="open connections from one address; more are closed"
+    )
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS (and HSTS)")
+    tls_keyfile: Path | None = Field(default=None, description="its private key (PEM)")
 
     # -- auth ----------------------------------------------------------------------------------------------
     session_idle_minutes: float = Field(default=30.0, gt=0)
@@ -66,6 +78,12 @@ class ApiSettings(ServiceSettings):
         default=False,
         description="BENCHMARK ONLY: store sensitive fields unencrypted; refused outside development",
     )
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiSettings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("set both API_TLS_CERTFILE and API_TLS_KEYFILE, or neither")
+        return self
 
     @field_validator("key_scrypt_n")
     @classmethod

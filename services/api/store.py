@@ -30,6 +30,7 @@ from services.api.schemas import (
     Stats,
     VisitPublic,
 )
+from services.api.times import to_local
 from services.api.visits import Sighting, Visit, pair_visits
 
 TABLE = "events"
@@ -122,8 +123,8 @@ class EventStore:
     def plate_of(self, row: Event) -> str:
         return self._keys.cipher.open(TABLE, "plate", row.event_id, row.plate_ct).decode()
 
-    def local(self, naive_utc: datetime) -> datetime:
-        return as_utc(naive_utc).astimezone(self.tz)
+    def local(self, dt: datetime) -> datetime:
+        return to_local(dt, self.tz)
 
     def public(self, row: Event, plate: str | None = None) -> EventPublic:
         cands = json.loads(self._keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
@@ -225,10 +226,10 @@ class EventStore:
             plate=plate,
             status=v.status,  # type: ignore[arg-type]
             entry_event_id=uuid.UUID(v.entry.event_id) if v.entry else None,
-            entry_time=v.entry.time.astimezone(self.tz) if v.entry else None,
+            entry_time=self.local(v.entry.time) if v.entry else None,
             entry_camera=v.entry.camera if v.entry else None,
             exit_event_id=uuid.UUID(v.exit.event_id) if v.exit else None,
-            exit_time=v.exit.time.astimezone(self.tz) if v.exit else None,
+            exit_time=self.local(v.exit.time) if v.exit else None,
             exit_camera=v.exit.camera if v.exit else None,
             duration_s=v.duration_s,
         )
@@ -242,13 +243,13 @@ class EventStore:
             ParkedVehicle(
                 plate=plates[v.plate_key],
                 entry_event_id=uuid.UUID(v.entry.event_id),
-                entry_time=v.entry.time.astimezone(self.tz),
+                entry_time=self.local(v.entry.time),
                 parked_s=v.duration_s or 0.0,
             )
             for v in parked
             if v.entry is not None
         ]
-        return Occupancy(at=at.astimezone(self.tz), count=len(vehicles), vehicles=vehicles)
+        return Occupancy(at=self.local(at), count=len(vehicles), vehicles=vehicles)
 
     async def stats(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Stats:
         sightings = await self._sightings(since - self.max_stay, until, None)

@@ -8,6 +8,7 @@ import base64
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from services.api.settings import ApiSettings
 PASSPHRASE = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10  # cheap on purpose; allowed only with ANPR_ENVIRONMENT=development
 TABLES = (
+    "login_failures",
     "sessions",
     "event_near_index",
     "events",
@@ -69,10 +71,10 @@ def _admin(url: str) -> pymysql.connections.Connection:
     return pymysql.connect(host=u.host, port=u.port or 3306, user=u.username, password=u.password or "")
 
 
-@pytest.fixture(scope="session")
-def mariadb_database(mariadb_url: str) -> Iterator[str]:
-    """A database of this session's own on the shared server, dropped at the end."""
-    name = f"anpr_api_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def own_database(mariadb_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own on the shared server, dropped at the end."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn = _admin(mariadb_url)
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
@@ -82,6 +84,13 @@ def mariadb_database(mariadb_url: str) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def mariadb_database(mariadb_url: str) -> Iterator[str]:
+    """This session's database for the in-process tests (emptied before each test)."""
+    with own_database(mariadb_url, "anpr_api") as url:
+        yield url
 
 
 def empty_mariadb(url: str) -> None:

@@ -6,12 +6,19 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from services.api.auth import InvalidCredentials, RateLimited
 from services.api.deps import API_PREFIX, CurrentClient, RuntimeDep
+from services.api.errors import ERROR, RETRY_AFTER
 from services.api.schemas import LoginRequest, LoginResponse, SessionInfo
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+LOGIN_MAX_BYTES = 4096
 
 
-@router.post("/login", response_model=LoginResponse, responses={401: {}, 429: {}})
+@router.post(
+    "/login",
+    response_model=LoginResponse,
+    responses={401: ERROR, 429: ERROR | {"headers": {"Retry-After": RETRY_AFTER}}},
+    max_body_size=LOGIN_MAX_BYTES,
+)
 async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> LoginResponse:
     address = request.client.host if request.client else "unknown"
     try:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from anpr.messages import encode
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep
+from services.api.errors import ERROR
 from services.api.schemas import DeadLetterPublic, Page
 
 router = APIRouter(prefix=API_PREFIX, tags=["dead letters"])
@@ -23,7 +24,7 @@ async def dead_letters(runtime: RuntimeDep, page: PageDep) -> Page[DeadLetterPub
 @router.get(
     "/dead-letters/{event_id}",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}},
+    responses={200: {"content": {"application/json": {}}}, 404: ERROR},
 )
 async def dead_letter(event_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     """The kept event, whole, as it came (the EventMessage JSON)."""

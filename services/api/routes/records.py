@@ -13,15 +13,17 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from anpr.messages import EventType
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
+from services.api.errors import ERROR, invalid_query
 from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPublic
 from services.api.store import EventFilter, NotFound, PlateQuery
+from services.api.times import QueryTime
 
 router = APIRouter(prefix=API_PREFIX, tags=["records"])
 
 PlateParam = Annotated[str | None, Query(max_length=16, description="plate, any case/separators")]
 TolerantParam = Annotated[bool, Query(description="also match plates one misread character away")]
-Since = Annotated[datetime | None, Query(description="inclusive; ISO 8601; no offset = lot's local time")]
-Until = Annotated[datetime | None, Query(description="exclusive; ISO 8601; no offset = lot's local time")]
+Since = Annotated[QueryTime | None, Query(description="inclusive; ISO 8601; no offset = lot's local time")]
+Until = Annotated[QueryTime | None, Query(description="exclusive; ISO 8601; no offset = lot's local time")]
 
 
 def _plate(plate: str | None, tolerant: bool) -> PlateQuery | None:
@@ -29,7 +31,7 @@ def _plate(plate: str | None, tolerant: bool) -> PlateQuery | None:
         return None
     query = PlateQuery(plate, tolerant)
     if not query.normalized:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "plate has no letters or digits")
+        raise invalid_query("plate", "plate has no letters or digits", plate)
     return query
 
 
@@ -55,7 +57,7 @@ def _range(runtime: RuntimeDep, since: datetime | None, until: datetime | None, 
     until = localize(runtime, until) or runtime.clock()
     since = localize(runtime, since) or until - default
     if since >= until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "since must be before until")
+        raise invalid_query("since", "since must be before until", since.isoformat())
     return since, until
 
 
@@ -70,7 +72,9 @@ async def events(runtime: RuntimeDep, page: PageDep, f: FilterDep) -> Page[Event
 
 
 @router.get(
-    "/events/{event_id}/snapshot", response_class=Response, responses={200: {"content": {"image/jpeg": {}}}}
+    "/events/{event_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: ERROR},
 )
 async def snapshot(event_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     """The event's vehicle snapshot (JPEG); 404 when it has none."""
@@ -103,7 +107,7 @@ async def visits(
 
 @router.get("/occupancy", response_model=Occupancy)
 async def occupancy(
-    runtime: RuntimeDep, at: Annotated[datetime | None, Query(description="default: now")] = None
+    runtime: RuntimeDep, at: Annotated[QueryTime | None, Query(description="default: now")] = None
 ) -> Occupancy:
     """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving."""
     return await runtime.store.occupancy(localize(runtime, at))
@@ -119,7 +123,7 @@ async def stats(
     """Entries, exits and average stay per local hour or day; default the last 24 h (hour) or 7 days (day)."""
     lo, hi = _range(runtime, since, until, timedelta(days=1 if interval == "hour" else 7))
     if hi - lo > timedelta(days=366):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "at most one year per request")
+        raise invalid_query("until", "at most one year per request", hi.isoformat())
     return await runtime.store.stats(lo, hi, interval)
 
 
