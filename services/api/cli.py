@@ -8,6 +8,7 @@ import base64
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -156,9 +157,23 @@ def serve(settings: ApiSettings) -> int:
 
     from services.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, proxy_headers=False
+    class Server(uvicorn.Server):
+        """On SIGTERM/SIGINT the live streams are ended first: uvicorn waits for open responses."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            runtime.live.close_threadsafe()
+
+    runtime = Runtime(settings)
+    config = uvicorn.Config(
+        create_app(settings, runtime),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
+    Server(config).run()
     return 0
 
 

@@ -48,6 +48,9 @@ class ApiSettings(ServiceSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     docs: bool = Field(default=False, description="serve /docs and /openapi.json (public when on)")
     page_max: int = Field(default=500, ge=1, le=10_000, description="largest page a client may ask for")
+    shutdown_timeout_s: int = Field(
+        default=5, ge=1, le=60, description="on SIGTERM, how long open requests may finish (docker stop: 10 s)"
+    )
 
     # -- auth ----------------------------------------------------------------------------------------------
     session_idle_minutes: float = Field(default=30.0, gt=0)
