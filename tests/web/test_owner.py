@@ -59,7 +59,10 @@ def test_vehicle_page_shows_a_parked_car_inside_newest_visit_first_and_pages_pas
     rows = page.locator("#vehicle-visits tbody tr")
     assert rows.count() == 25
     assert rows.first.locator(".badge").text_content() == "Parked"
-    entries = [t.get_attribute("datetime") for t in page.locator("#vehicle-visits tbody tr td:nth-child(2) time").all()]
+    entries = [
+        t.get_attribute("datetime")
+        for t in page.locator("#vehicle-visits tbody tr td:nth-child(2) time").all()
+    ]
     assert entries == sorted(entries, reverse=True), "visits newest first"
     pager = page.locator("#vehicle-visits-pager")
     assert pager.is_visible() and pager.locator("[data-page=label]").text_content() == "1–25 of 131"
@@ -115,9 +118,17 @@ def test_chart_presets_cover_whole_lot_days(seeded: LiveServer, page: Any) -> No
     sign_in(page, seeded, seeded.new_client())
     page.click("#tabs a[data-view=charts]")
     page.wait_for_selector("#chart-busy svg")
-    presets = {"today": "hour", "yesterday": "hour", "this-week": "day", "last-week": "day", "last-month": "day"}
+    presets = {
+        "today": "hour",
+        "yesterday": "hour",
+        "this-week": "day",
+        "last-week": "day",
+        "last-month": "day",
+    }
     for preset, interval in presets.items():
-        with page.expect_response(lambda r, i=interval: "/api/v1/stats" in r.url and f"interval={i}" in r.url) as info:
+        with page.expect_response(
+            lambda r, i=interval: "/api/v1/stats" in r.url and f"interval={i}" in r.url
+        ) as info:
             page.select_option("#charts-range", preset)
         page.wait_for_selector("#view-charts:not([aria-busy])")
         stats = info.value.json()
@@ -178,7 +189,9 @@ def test_a_car_inside_longer_than_the_longest_stay_shows_as_an_overstay_and_insi
     seeded: LiveServer, page: Any, real_plates: list[RealPlate]
 ) -> None:
     over = real_plates[30]
-    store(seeded, [make_event(over.plate, EventType.ENTRY, now_utc() - timedelta(hours=80), snapshot=over.jpeg)])
+    store(
+        seeded, [make_event(over.plate, EventType.ENTRY, now_utc() - timedelta(hours=80), snapshot=over.jpeg)]
+    )
     sign_in(page, seeded, seeded.new_client())
     page.click("#tabs a[data-view=inside]")
     page.wait_for_selector("#inside-count:text-is('3')")
@@ -195,7 +208,9 @@ def test_a_car_inside_longer_than_the_longest_stay_shows_as_an_overstay_and_insi
     fresh = real_plates[31]
     seeded.publish(make_event(fresh.plate, EventType.ENTRY, now_utc(), snapshot=fresh.jpeg))
     page.wait_for_selector("#inside-count:text-is('4')", timeout=10_000)  # no click on Refresh
-    assert page.locator("#inside-table tbody tr").first.locator(".plate").text_content() == shown_plate(fresh.plate)
+    assert page.locator("#inside-table tbody tr").first.locator(".plate").text_content() == shown_plate(
+        fresh.plate
+    )
 
 
 # -- 6. the visits summary and hint, other reads --------------------------------------------------------------
@@ -208,29 +223,48 @@ def test_visits_summary_is_over_the_range_and_the_hint_follows_the_dates(
         plate = real_plates[i].plate
         entry = now - timedelta(hours=20) + timedelta(minutes=20 * i)
         stay = timedelta(hours=1 if i < 10 else 2)
-        events += [make_event(plate, EventType.ENTRY, entry), make_event(plate, EventType.EXIT, min(entry + stay, now))]
+        events += [
+            make_event(plate, EventType.ENTRY, entry),
+            make_event(plate, EventType.EXIT, min(entry + stay, now)),
+        ]
     store(server, events)
     sign_in(page, server, server.new_client())
     page.click("#tabs a[data-view=visits]")
     page.wait_for_selector("#visits-summary:text('30 visits')")
     summary = page.text_content("#visits-summary")
-    stays = [min(timedelta(hours=1 if i < 10 else 2), now - (now - timedelta(hours=20) + timedelta(minutes=20 * i))) for i in range(30)]
+    stays = [
+        min(
+            timedelta(hours=1 if i < 10 else 2), now - (now - timedelta(hours=20) + timedelta(minutes=20 * i))
+        )
+        for i in range(30)
+    ]
     avg_min = round(sum(s.total_seconds() for s in stays) / 30 / 60)
     assert f"average stay {avg_min // 60} h {avg_min % 60:02d} min" in summary, summary
     assert "this page" not in summary
     assert "last 24 hours" in page.text_content("#visits-hint")
 
-    page.fill("#visits-form [name=since]", (now - timedelta(hours=30)).astimezone(_lot()).strftime("%Y-%m-%dT%H:%M"))
+    page.fill(
+        "#visits-form [name=since]", (now - timedelta(hours=30)).astimezone(_lot()).strftime("%Y-%m-%dT%H:%M")
+    )
     page.click("#visits-form button[type=submit]")
     page.wait_for_selector("#view-visits:not([aria-busy])")
     hint = page.text_content("#visits-hint")
     assert "last 24 hours" not in hint and "from" in hint, hint
 
 
-def test_other_reads_leave_out_the_plate_itself(server: LiveServer, page: Any, real_plates: list[RealPlate]) -> None:
+def test_other_reads_leave_out_the_plate_itself(
+    server: LiveServer, page: Any, real_plates: list[RealPlate]
+) -> None:
     rp = real_plates[2]
     ev = make_event(rp.plate, EventType.ENTRY, now_utc() - timedelta(minutes=3), snapshot=rp.jpeg)
-    ev = ev.model_copy(update={"candidates": (Candidate(text=rp.plate, confidence=0.93), Candidate(text="ZZZ9999", confidence=0.3))})
+    ev = ev.model_copy(
+        update={
+            "candidates": (
+                Candidate(text=rp.plate, confidence=0.93),
+                Candidate(text="ZZZ9999", confidence=0.3),
+            )
+        }
+    )
     server.ingest(ev)
     sign_in(page, server, server.new_client())
     page.locator("#live-list .snap-button").first.click()
@@ -285,7 +319,9 @@ def test_visits_have_photos_and_the_zoom_shows_full_resolution_by_keyboard_too(
         button.focus()
         page.keyboard.press("Enter")
         page.wait_for_selector("#detail[open] .zoom img.full")
-        page.wait_for_function("() => { const i = document.querySelector('#detail img.full'); return i.complete && i.naturalWidth > 0 }")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('#detail img.full'); return i.complete && i.naturalWidth > 0 }"
+        )
         img = page.locator("#detail img.full")
         natural = img.evaluate("i => i.naturalWidth")
         page.locator("#detail .zoom").focus()

@@ -59,7 +59,11 @@ class ApiProcess:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.api", "serve"], cwd=REPO, env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", "services.api", "serve"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -75,7 +79,12 @@ class ApiProcess:
     def new_client(self, name: str) -> NewClient:
         out = subprocess.run(
             [sys.executable, "-m", "services.api", "clients", "create", name, "--no-qr"],
-            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=60, check=True,
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout
         token = re.search(r"API token.*:\n\s+(\S+)", out)
         uri = re.search(r"(otpauth://\S+)", out)

@@ -68,7 +68,9 @@ async def event_stream(request: Request, runtime: RuntimeDep, client: CurrentCli
     try:
         sub = runtime.live.subscribe(session=client.session_id)
     except TooManyForSession as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}) from None
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}
+        ) from None
     except (TooManySubscribers, FeedClosed) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}

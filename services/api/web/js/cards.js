@@ -68,7 +68,7 @@ function openDialog(...content) {
   const dialog = $("#detail");
   const body = $("#detail-body");
   releaseWithin(body);
-  clear(body).append(...content);
+  clear(body).append(...content.filter(Boolean));
   if (!dialog.open) dialog.showModal();
 }
 
