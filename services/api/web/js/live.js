@@ -72,6 +72,10 @@ export default {
     if (unwatch) unwatch();
     unwatch = null;
   },
+  refresh() {
+    this.leave(); // reconnect now rather than after the back-off
+    this.enter();
+  },
   reset() {
     this.leave();
     releaseWithin(list());

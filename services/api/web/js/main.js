@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import { closeDialog, initDialog, links } from "./cards.js";
 import charts from "./charts.js";
-import { $, clearNotice, lot, notify, offsetOf } from "./dom.js";
+import { $, clearNotice, lot, notify, offsetOf, report } from "./dom.js";
 import inside from "./inside.js";
 import live from "./live.js";
 import search from "./search.js";
@@ -86,7 +86,7 @@ async function signedIn() {
   const info = await api.getJson("/auth/session");
   $("#who").textContent = info.client;
   clearNotice();
-  await learnTimezone();
+  await learnTimezone().catch(report); // the views work without it; the foot then stays empty
   route();
 }
 
