@@ -346,3 +346,46 @@ def test_every_page_names_the_lots_time_zone(seeded: LiveServer, page: Any) -> N
         assert page.locator(f"#tabs a[data-view={view}]").get_attribute("aria-current") == "page"
     page.click("#tabs a[data-view=search]")
     assert "America/Chicago" in page.locator("#search-form label.when").first.text_content()
+
+
+# -- keyboard and screen readers --------------------------------------------------------------------------------
+def _contrast(a: list[float], b: list[float]) -> float:
+    def lum(rgb: list[float]) -> float:
+        c = [x / 255 for x in rgb]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_skip_link_focus_ring_and_new_events_announced(
+    seeded: LiveServer, page: Any, real_plates: list[RealPlate]
+) -> None:
+    sign_in(page, seeded, seeded.new_client())
+    page.reload()  # as a keyboard user meets the page: the session stays in the tab
+    page.wait_for_selector("#live-status.on")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "skip"
+    assert page.locator("#skip").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    assert "#main" not in page.url and page.locator("#view-live").is_visible()  # the view stays
+
+    page.click("#tabs a[data-view=search]")
+    page.focus("#search-form [name=plate]")
+    ring = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor.match(/\\d+/g).map(Number)] }"
+    )
+    assert ring[0] == "solid" and ring[1] >= 2, ring
+    for background in ([255, 255, 255], [243, 245, 248]):  # the card and the page
+        assert _contrast(ring[2][:3], background) >= 3, ring
+
+    page.click("#tabs a[data-view=live]")
+    page.wait_for_selector("#live-status.on")
+    rp = real_plates[25]
+    seeded.publish(make_event(rp.plate, EventType.ENTRY, now_utc()))
+    page.wait_for_selector(f"#live-announce:text('{shown_plate(rp.plate)}')")
+    assert page.get_attribute("#live-announce", "aria-live") == "polite"
+    assert page.text_content("#live-announce").startswith("Entry:")

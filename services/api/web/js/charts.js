@@ -59,6 +59,7 @@ export function barChart(container, { title, labels, series, format = String, he
       svg.append(el("svg:text", { class: "label", x: m.l + i * band + band / 2, y: height - 10, "text-anchor": "middle" }, label));
     }
   });
+  const tableOpen = container.querySelector("details")?.open; // a redraw (resize) keeps it open
   clear(container).append(svg);
   if (series.length > 1) {
     container.append(el("div", { class: "legend" }, series.map((s) => el("span", { class: s.cls.replace("bar-", ""), text: s.name }))));
@@ -66,7 +67,9 @@ export function barChart(container, { title, labels, series, format = String, he
   if (partial.some(Boolean)) {
     container.append(el("p", { class: "partial-note", text: "Lighter bars: periods not over yet (so far)." }));
   }
-  container.append(valueTable(title, labels, series, format, partial));
+  const table = valueTable(title, labels, series, format, partial);
+  table.open = Boolean(tableOpen);
+  container.append(table);
 }
 
 function valueTable(title, labels, series, format, partial) {
