@@ -148,8 +148,18 @@ def test_chart_presets_cover_whole_lot_days(seeded: LiveServer, page: Any) -> No
     )
     page.select_option("#charts-range", "yesterday")
     page.wait_for_selector(f"#charts-tiles .tile-value >> nth=0 >> text='{yesterday_entries}'")
+    # "How busy was <a day>, by hour?": the same day from the date fields, per hour.
+    yesterday = (datetime.now(_lot()) - timedelta(days=1)).date().isoformat()
     page.select_option("#charts-range", "custom")
     assert page.locator("#charts-from").is_visible()
+    page.fill("#charts-from", yesterday)
+    with page.expect_response(lambda r: "/api/v1/stats" in r.url) as info:
+        page.fill("#charts-to", yesterday)
+    assert info.value.json()["interval"] == "hour"
+    page.wait_for_selector("#view-charts:not([aria-busy])")
+    page.wait_for_selector(f"#chart-flow-title:text('{yesterday} to {yesterday}')")
+    assert page.locator("#charts-tiles .tile-value").first.text_content() == str(yesterday_entries)
+    assert page.locator("#chart-flow rect.bar-entries.partial").count() == 0  # a whole day
 
 
 def _lot() -> Any:
