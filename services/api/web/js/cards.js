@@ -18,11 +18,11 @@ export function releaseWithin(root) {
  */
 export function snapshotEl(event, cls, { zoom = false } = {}) {
   if (event.has_snapshot === false) return el("div", { class: `${cls} none`, text: "no snapshot" });
-  const img = el("img", { class: cls, alt: `Snapshot of ${fmtPlate(event.plate || "")}`.trim(), decoding: "async" });
+  const alt = `${zoom ? "Zoom snapshot" : "Snapshot"} of ${fmtPlate(event.plate || "")}`.trim();
+  const img = el("img", { class: cls, alt, decoding: "async" });
   const shown = zoom
     ? el("button", { type: "button", class: `snap-button ${cls}-button`, title: "Zoom", onclick: (e) => (e.stopPropagation(), openSnapshot(event)) }, img)
     : img;
-  if (zoom) img.alt = `Zoom snapshot of ${fmtPlate(event.plate || "")}`.trim();
   api
     .snapshotUrl(event.event_id)
     .then((src) => {
