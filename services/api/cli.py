@@ -162,7 +162,8 @@ def serve(settings: ApiSettings) -> int:
     from services.api import server
     from services.api.app import create_app
 
-    server.serve(create_app(settings), settings)
+    runtime = Runtime(settings)
+    server.serve(create_app(settings, runtime), settings, on_exit=runtime.live.close_threadsafe)
     return 0
 
 

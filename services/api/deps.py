@@ -33,6 +33,7 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/js/cards.js",
         "/app/js/charts.js",
         "/app/js/dom.js",
+        "/app/js/feed.js",
         "/app/js/filtered.js",
         "/app/js/inside.js",
         "/app/js/live.js",

@@ -4,11 +4,15 @@ Events reach the store from two paths (the MQTT consumer and HTTP ingest), both 
 loop, so the feed is plain asyncio: each subscriber has a bounded queue. A subscriber that falls
 that far behind is marked lagged and dropped rather than slowing ingest; its stream tells the client
 to reload, so nothing is silently missing from what it shows.
+
+Each session may hold a few streams (a few tabs), never all of them; on shutdown every stream is
+told to end, since uvicorn waits for open responses before it stops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from anpr.messages import EventMessage
@@ -18,32 +22,66 @@ from services.api.store import EventStore
 log = logging.getLogger("services.api.live")
 QUEUE_SIZE = 256
 MAX_SUBSCRIBERS = 32  # a Pi serves a handful of screens; each stream holds a connection
+MAX_PER_SESSION = 4  # a few tabs of one signed-in browser
 
 
 class TooManySubscribers(Exception):
     pass
 
 
+class TooManyForSession(TooManySubscribers):
+    pass
+
+
+class FeedClosed(Exception):
+    pass
+
+
 class Subscription:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[EventPublic] = asyncio.Queue(QUEUE_SIZE)
+    def __init__(self, session: object = None) -> None:
+        self.session = session
+        #: None in the queue ends the stream (the service is stopping).
+        self.queue: asyncio.Queue[EventPublic | None] = asyncio.Queue(QUEUE_SIZE)
         self.lagged = False
 
 
 class LiveFeed:
     def __init__(self) -> None:
         self._subs: set[Subscription] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
 
     @property
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, session: object = None) -> Subscription:
+        if self.closed:
+            raise FeedClosed("the service is stopping")
         if len(self._subs) >= MAX_SUBSCRIBERS:
             raise TooManySubscribers(f"at most {MAX_SUBSCRIBERS} live streams at a time")
-        sub = Subscription()
+        if session is not None and sum(s.session == session for s in self._subs) >= MAX_PER_SESSION:
+            raise TooManyForSession(f"at most {MAX_PER_SESSION} live streams per session")
+        with contextlib.suppress(RuntimeError):  # unit tests drive the feed without a loop
+            self._loop = asyncio.get_running_loop()
+        sub = Subscription(session)
         self._subs.add(sub)
         return sub
+
+    def close(self) -> None:
+        """End every stream and refuse new ones. Call on the event loop."""
+        self.closed = True
+        for sub in list(self._subs):
+            while sub.queue.full():
+                sub.queue.get_nowait()
+            sub.queue.put_nowait(None)
+
+    def close_threadsafe(self) -> None:
+        """close() from a signal handler or another thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.close)
+        else:
+            self.closed = True
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)

@@ -84,6 +84,11 @@ class VisitPublic(BaseModel):
     duration_s: float | None = Field(description="time parked; for a parked vehicle, so far")
 
 
+class VisitPage(Page[VisitPublic]):
+    completed: int = Field(description="completed visits in the whole range (all pages)")
+    avg_stay_s: float | None = Field(description="mean stay of the range's completed visits (all pages)")
+
+
 class ParkedVehicle(BaseModel):
     plate: str
     entry_event_id: uuid.UUID
@@ -93,8 +98,14 @@ class ParkedVehicle(BaseModel):
 
 class Occupancy(BaseModel):
     at: datetime
+    timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")
     count: int
     vehicles: list[ParkedVehicle]
+    overstays: list[ParkedVehicle] = Field(
+        default=[],
+        description="entered longer than API_MAX_STAY_HOURS ago (within a month) and not seen since: "
+        "an overstay or a missed exit; not in count",
+    )
 
 
 class StatsBucket(BaseModel):

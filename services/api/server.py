@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import h11
@@ -131,12 +133,26 @@ def uvicorn_config(app: FastAPI, settings: ApiSettings, **overrides: Any) -> uvi
         "timeout_keep_alive": settings.keep_alive_s,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
         "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
         **tls,
     }
     values.update(overrides)
     return uvicorn.Config(app, **values)
 
 
-def serve(app: FastAPI, settings: ApiSettings) -> None:
+class _Server(uvicorn.Server):
+    """On SIGTERM/SIGINT `on_exit` runs first (it ends the live streams): uvicorn waits for open
+    responses, and a stream never ends by itself."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._on_exit()
+
+
+def serve(app: FastAPI, settings: ApiSettings, on_exit: Callable[[], None] = lambda: None) -> None:
     install_log_filters()
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    _Server(uvicorn_config(app, settings), on_exit).run()

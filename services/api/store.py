@@ -34,6 +34,8 @@ from services.api.times import to_local
 from services.api.visits import Sighting, Visit, pair_visits
 
 TABLE = "events"
+#: How far back Inside looks for cars that never left: older open entries are lost exits, not cars.
+OVERSTAY_LOOKBACK = timedelta(days=31)
 
 
 class NotFound(LookupError):
@@ -236,20 +238,32 @@ class EventStore:
 
     async def occupancy(self, at: datetime | None = None) -> Occupancy:
         at = at or self._clock()
-        visits = pair_visits(await self._sightings(at - self.max_stay, at, None), at, self.max_stay)
-        parked = [v for v in visits if v.status == "parked" and v.entry is not None]
-        plates = await self._plates({v.plate_key for v in parked})
-        vehicles = [
-            ParkedVehicle(
+        since = at - self.max_stay - OVERSTAY_LOOKBACK
+        visits = pair_visits(await self._sightings(since, at, None), at, self.max_stay)
+        latest: dict[str, Visit] = {}
+        for v in visits:  # newest first
+            latest.setdefault(v.plate_key, v)
+        parked = [v for v in visits if v.status == "parked"]
+        # A plate whose last sighting is an entry older than the longest stay: still inside, overstaying.
+        over = [v for v in latest.values() if v.status == "no_exit" and at - self.max_stay > v.sort_time]
+        plates = await self._plates({v.plate_key for v in parked + over})
+
+        def vehicle(v: Visit) -> ParkedVehicle:
+            assert v.entry is not None
+            return ParkedVehicle(
                 plate=plates[v.plate_key],
                 entry_event_id=uuid.UUID(v.entry.event_id),
                 entry_time=self.local(v.entry.time),
-                parked_s=v.duration_s or 0.0,
+                parked_s=(at - v.entry.time).total_seconds(),
             )
-            for v in parked
-            if v.entry is not None
-        ]
-        return Occupancy(at=self.local(at), count=len(vehicles), vehicles=vehicles)
+
+        return Occupancy(
+            at=self.local(at),
+            timezone=str(self.tz),
+            count=len(parked),
+            vehicles=[vehicle(v) for v in parked],
+            overstays=[vehicle(v) for v in over],
+        )
 
     async def stats(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Stats:
         sightings = await self._sightings(since - self.max_stay, until, None)

@@ -8,6 +8,7 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
+import pytz
 from sqlalchemy import select, update
 
 from anpr.messages import EventType
@@ -102,11 +103,17 @@ async def test_visits_occupancy_and_stats(api: Api) -> None:
     assert visits["FA8M7S"]["duration_s"] == 120 * 60
     assert visits["K179658"]["status"] == "parked" and visits["K179658"]["exit_time"] is None
     assert visits["HB8X9J"]["status"] == "no_entry" and visits["HB8X9J"]["entry_time"] is None
+    assert resp.json()["completed"] == 2 and resp.json()["avg_stay_s"] == 80 * 60  # the range, not the page
+    first = await api.http.get("/api/v1/visits", params={"limit": 1}, headers=headers)
+    assert len(first.json()["items"]) == 1 and first.json()["avg_stay_s"] == 80 * 60
     one = await api.http.get("/api/v1/visits", params={"plate": "VLX039"}, headers=headers)
     assert [v["plate"] for v in one.json()["items"]] == ["VLX039"]
 
     occ = (await api.http.get("/api/v1/occupancy", headers=headers)).json()
     assert occ["count"] == 1 and occ["vehicles"][0]["plate"] == "K179658"
+    assert occ["timezone"] == "America/Chicago"
+    # Inside longer than API_MAX_STAY_HOURS: shown apart, as an overstay, not in the count.
+    assert [(v["plate"], round(v["parked_s"] / 3600)) for v in occ["overstays"]] == [("DG3C8P", 100)]
     earlier = (base + timedelta(minutes=20)).isoformat()
     occ_then = (await api.http.get("/api/v1/occupancy", params={"at": earlier}, headers=headers)).json()
     assert {v["plate"] for v in occ_then["vehicles"]} == {"VLX039", "FA8M7S"}
@@ -135,6 +142,14 @@ async def test_csv_exports(api: Api) -> None:
     vi = await api.http.get("/api/v1/export/visits.csv", headers=headers)
     rows = list(csv.DictReader(io.StringIO(vi.text)))
     assert len(rows) == 1 and rows[0]["status"] == "completed" and rows[0]["duration_s"] == "3600"
+    assert rows[0]["duration"] == "1:00"
+    # Spreadsheet-friendly: lot-local time without offset or microseconds, the range in the name.
+    entry_local = (now - timedelta(hours=2)).astimezone(pytz.timezone("America/Chicago"))
+    assert rows[0]["entry_time"] == entry_local.strftime("%Y-%m-%d %H:%M:%S")
+    today = now.astimezone(pytz.timezone("America/Chicago")).date()
+    yesterday = (now - timedelta(days=1)).astimezone(pytz.timezone("America/Chicago")).date()
+    assert f'filename="visits_{yesterday}_to_{today}.csv"' in vi.headers["content-disposition"]
+    assert 'filename="events_start_to_' in ev.headers["content-disposition"]
 
 
 async def test_tampered_rows_are_an_error_not_wrong_data(api: Api) -> None:

@@ -3,6 +3,7 @@ the live stream, which needs a session, delivers stored events once each and end
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -13,7 +14,7 @@ import pytest
 
 from anpr.messages import EventType
 from services.api.deps import PUBLIC_ROUTES, WEB_ASSETS
-from services.api.live import QUEUE_SIZE, LiveFeed
+from services.api.live import MAX_PER_SESSION, QUEUE_SIZE, FeedClosed, LiveFeed
 from services.api.routes import live as live_route
 from services.api.routes.web import WEB_DIR
 from tests.api.conftest import RealPlate
@@ -144,3 +145,31 @@ def test_a_subscriber_that_falls_behind_is_dropped_and_marked_lagged() -> None:
     assert not fast.lagged and feed.subscribers == 1
     feed.unsubscribe(fast)
     assert feed.subscribers == 0
+
+
+def test_one_session_cannot_take_every_live_stream_slot(server: LiveServer) -> None:
+    """Issue #10: a session may hold a few streams (tabs); the rest stay free for other screens."""
+    first = server.login(server.new_client())
+    other = server.login(server.new_client())
+    url = f"{server.base_url}/api/v1/events/stream"
+    with contextlib.ExitStack() as stack:
+        for _ in range(MAX_PER_SESSION):
+            resp = stack.enter_context(httpx.stream("GET", url, headers={"Authorization": f"Bearer {first}"}))
+            assert resp.status_code == 200
+        refused = httpx.get(url, headers={"Authorization": f"Bearer {first}"})
+        assert refused.status_code == 429 and "per session" in refused.json()["detail"]
+        resp = stack.enter_context(httpx.stream("GET", url, headers={"Authorization": f"Bearer {other}"}))
+        assert resp.status_code == 200
+        assert server.runtime.live.subscribers == MAX_PER_SESSION + 1
+
+
+def test_closing_the_feed_ends_every_stream_and_refuses_new_ones() -> None:
+    feed = LiveFeed()
+    sub = feed.subscribe(session=1)
+    for i in range(QUEUE_SIZE):
+        feed.publish(f"event {i}")  # type: ignore[arg-type] - a full queue must not block the close
+    feed.close()
+    drained = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    assert drained[-1] is None  # the stream's end marker
+    with pytest.raises(FeedClosed):
+        feed.subscribe(session=2)

@@ -8,6 +8,8 @@ An open live view counts as use of the session (it keeps it from idling out, not
     event: stored   data: an event as in GET /api/v1/events (id: its event_id)
     event: resync   the client fell behind; reload the list, then reconnect
     : ping          heartbeat comment
+
+The stream ends when the service stops (so shutdown never waits on it); the app reconnects.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from fastapi.responses import StreamingResponse
 
 from services.api.auth import Unauthorized
 from services.api.deps import API_PREFIX, CurrentClient, RuntimeDep
-from services.api.live import Subscription, TooManySubscribers
+from services.api.errors import ERROR, RETRY_AFTER
+from services.api.live import FeedClosed, Subscription, TooManyForSession, TooManySubscribers
 from services.api.runtime import Runtime
 
 router = APIRouter(prefix=API_PREFIX, tags=["records"])
@@ -50,20 +53,30 @@ async def _frames(request: Request, runtime: Runtime, sub: Subscription, token: 
                 return
             yield b": ping\n\n"
             continue
+        if event is None:  # the service is stopping
+            return
         yield _frame("stored", event.model_dump_json(), str(event.event_id))
 
 
 @router.get(
     "/events/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, 503: {}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        429: ERROR | {"headers": {"Retry-After": RETRY_AFTER}},
+        503: ERROR,
+    },
 )
-async def event_stream(request: Request, runtime: RuntimeDep, _client: CurrentClient) -> StreamingResponse:
+async def event_stream(request: Request, runtime: RuntimeDep, client: CurrentClient) -> StreamingResponse:
     """Events as they are stored (MQTT or HTTP ingest), from now on; load the list first with /events."""
     token = request.headers["authorization"].partition(" ")[2].strip()  # the guard has checked it
     try:
-        sub = runtime.live.subscribe()
-    except TooManySubscribers as exc:
+        sub = runtime.live.subscribe(session=client.session_id)
+    except TooManyForSession as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}
+        ) from None
+    except (TooManySubscribers, FeedClosed) as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "30"}
         ) from None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from anpr.messages import EventType
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
 from services.api.errors import ERROR, invalid_query
-from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPublic
+from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage
 from services.api.store import EventFilter, NotFound, PlateQuery
 from services.api.times import QueryTime
 
@@ -85,7 +85,7 @@ async def snapshot(event_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
 
 
-@router.get("/visits", response_model=Page[VisitPublic])
+@router.get("/visits", response_model=VisitPage)
 async def visits(
     runtime: RuntimeDep,
     page: PageDep,
@@ -93,15 +93,19 @@ async def visits(
     tolerant: TolerantParam = False,
     since: Since = None,
     until: Until = None,
-) -> Page[VisitPublic]:
-    """Visits that began (or, lacking an entry, ended) in [since, until); default the last 24 h."""
+) -> VisitPage:
+    """Visits that began (or, lacking an entry, ended) in [since, until); default the last 24 h.
+    Newest first; `completed` and `avg_stay_s` cover the whole range, not only this page."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
     items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
-    return Page(
+    stays = [v.duration_s for v in items if v.status == "completed" and v.duration_s is not None]
+    return VisitPage(
         items=items[page.offset : page.offset + page.limit],
         total=len(items),
         limit=page.limit,
         offset=page.offset,
+        completed=len(stays),
+        avg_stay_s=round(sum(stays) / len(stays), 1) if stays else None,
     )
 
 
@@ -142,8 +146,24 @@ def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> 
     )
 
 
-def _iso(dt: datetime | None) -> str:
-    return dt.isoformat() if dt else ""
+def _local(dt: datetime | None) -> str:
+    """Lot-local time as spreadsheets read it: no offset, no microseconds."""
+    # isoformat, not strftime: glibc's %Y writes year 1 as "1", not "0001".
+    return dt.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds") if dt else ""
+
+
+def _hmm(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _file_name(kind: str, runtime: RuntimeDep, lo: datetime | None, hi: datetime | None) -> str:
+    """events_2025-03-01_to_2025-03-07.csv: the range's first and last lot-local day."""
+    end = (hi or runtime.clock()) - timedelta(microseconds=1)  # `until` is exclusive
+    first = lo.astimezone(runtime.tz).date().isoformat() if lo else "start"
+    return f"{kind}_{first}_to_{end.astimezone(runtime.tz).date().isoformat()}.csv"
 
 
 @router.get("/export/events.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -169,15 +189,15 @@ async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
             e.plate,
             f"{e.confidence:.3f}",
             e.camera,
-            _iso(e.time),
-            _iso(e.first_seen),
-            _iso(e.last_seen),
+            _local(e.time),
+            _local(e.first_seen),
+            _local(e.last_seen),
             e.vehicle_class.value,
             e.read_count,
         ]
         for e in items
     )
-    return _csv("events.csv", header, rows)
+    return _csv(_file_name("events", runtime, f.since, f.until), header, rows)
 
 
 @router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -197,6 +217,7 @@ async def export_visits(
         "entry_time",
         "exit_time",
         "duration_s",
+        "duration",
         "entry_camera",
         "exit_camera",
         "entry_event_id",
@@ -206,9 +227,10 @@ async def export_visits(
         [
             v.plate,
             v.status,
-            _iso(v.entry_time),
-            _iso(v.exit_time),
+            _local(v.entry_time),
+            _local(v.exit_time),
             "" if v.duration_s is None else f"{v.duration_s:.0f}",
+            _hmm(v.duration_s),
             v.entry_camera or "",
             v.exit_camera or "",
             v.entry_event_id or "",
@@ -216,4 +238,4 @@ async def export_visits(
         ]
         for v in items
     )
-    return _csv("visits.csv", header, rows)
+    return _csv(_file_name("visits", runtime, lo, hi), header, rows)

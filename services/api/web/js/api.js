@@ -12,9 +12,37 @@ export class ApiError extends Error {
   }
 }
 
+/** The service could not be reached at all (stopped, network down): not an answer from it. */
+export class Unreachable extends ApiError {
+  constructor() {
+    super(0, "Cannot reach the records service.");
+    this.offline = true;
+  }
+}
+
 let current = null;
 let expiryTimer = null;
 let onEnded = () => {};
+let onReach = () => {};
+
+/** Called with false when a request finds no service, and true when one gets an answer again. */
+export function onReachability(handler) {
+  onReach = handler;
+}
+
+/** fetch, with "no answer at all" told apart from an error answer. */
+async function reach(input, init) {
+  let resp;
+  try {
+    resp = await fetch(input, init);
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    onReach(false);
+    throw new Unreachable();
+  }
+  onReach(true);
+  return resp;
+}
 
 export const session = {
   get: () => current,
@@ -81,7 +109,7 @@ export async function send(path, { method = "GET", params, body, signal, accept 
   if (!current) throw new ApiError(401, "not signed in");
   const headers = { Accept: accept, Authorization: `Bearer ${current.session_token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const resp = await fetch(url(path, params), {
+  const resp = await reach(url(path, params), {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -103,7 +131,7 @@ export async function getJson(path, params, signal) {
 }
 
 export async function login(token, code) {
-  const resp = await fetch(url("/auth/login"), {
+  const resp = await reach(url("/auth/login"), {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify({ token: token.trim(), code: code.trim() }),
@@ -153,7 +181,15 @@ export async function stream(path, { signal, onOpen, onEvent }) {
   const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
-    const { value, done } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      if (e.name === "AbortError" || signal?.aborted) throw e;
+      onReach(false); // the connection broke mid-stream
+      throw new Unreachable();
+    }
+    const { value, done } = chunk;
     if (done) return;
     buffer += value.replace(/\r\n?/g, "\n");
     let cut;

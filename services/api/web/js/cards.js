@@ -1,7 +1,7 @@
 // Pieces the views share: snapshots (fetched with the session, shown as blob: URLs), event cards,
 // and the detail dialog for a snapshot or a visit.
 import * as api from "./api.js";
-import { $, capitalize, clear, el, fmtDuration, fmtPercent, notify, plateEl, statusBadge, timeEl, typeBadge } from "./dom.js";
+import { $, capitalize, clear, el, fmtDuration, fmtPercent, fmtPlate, plateEl, report, statusBadge, timeEl, typeBadge } from "./dom.js";
 
 /** Set by main.js: open a vehicle's history. */
 export const links = { openVehicle: () => {} };
@@ -11,9 +11,18 @@ export function releaseWithin(root) {
   for (const img of root.querySelectorAll("img[data-blob]")) URL.revokeObjectURL(img.src);
 }
 
+/**
+ * A snapshot, fetched with the session. `event` needs event_id (and plate for the zoom's title);
+ * has_snapshot false shows "no snapshot" without asking. With zoom it is a button (mouse, touch and
+ * keyboard) that opens the snapshot at full resolution.
+ */
 export function snapshotEl(event, cls, { zoom = false } = {}) {
-  if (!event.has_snapshot) return el("div", { class: `${cls} none`, text: "no snapshot" });
-  const img = el("img", { class: cls, alt: "Vehicle snapshot", decoding: "async" });
+  if (event.has_snapshot === false) return el("div", { class: `${cls} none`, text: "no snapshot" });
+  const alt = `${zoom ? "Zoom snapshot" : "Snapshot"} of ${fmtPlate(event.plate || "")}`.trim();
+  const img = el("img", { class: cls, alt, decoding: "async" });
+  const shown = zoom
+    ? el("button", { type: "button", class: `snap-button ${cls}-button`, title: "Zoom", onclick: (e) => (e.stopPropagation(), openSnapshot(event)) }, img)
+    : img;
   api
     .snapshotUrl(event.event_id)
     .then((src) => {
@@ -22,10 +31,11 @@ export function snapshotEl(event, cls, { zoom = false } = {}) {
       if (!img.isConnected) setTimeout(() => !img.isConnected && URL.revokeObjectURL(src), 60_000);
     })
     .catch((e) => {
-      if (e.status !== 401) img.replaceWith(el("div", { class: `${cls} none`, text: "snapshot unavailable" }));
+      if (e.status === 401) return;
+      const text = e.status === 404 ? "no snapshot" : "snapshot unavailable";
+      shown.replaceWith(el("div", { class: `${cls} none`, text }));
     });
-  if (zoom) img.addEventListener("click", () => openSnapshot(event));
-  return img;
+  return shown;
 }
 
 export function eventCard(event, { fresh = false } = {}) {
@@ -58,7 +68,7 @@ function openDialog(...content) {
   const dialog = $("#detail");
   const body = $("#detail-body");
   releaseWithin(body);
-  clear(body).append(...content);
+  clear(body).append(...content.filter(Boolean));
   if (!dialog.open) dialog.showModal();
 }
 
@@ -81,18 +91,60 @@ function facts(pairs) {
   return el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
 }
 
+/**
+ * The snapshot at full resolution: fitted first, then 1:1 around the point clicked or tapped (the
+ * plate), scrollable; the button and the +/- keys switch too.
+ */
+function zoomable(event) {
+  const img = snapshotEl(event, "full");
+  const box = el("div", { class: "zoom", tabindex: "0", role: "group", "aria-label": "Snapshot; + and - zoom" }, img);
+  const toggle = el("button", { type: "button", class: "secondary small", text: "Full resolution", "aria-pressed": "false" });
+  const set = (on, fx = 0.5, fy = 0.6) => {
+    box.classList.toggle("zoomed", on);
+    toggle.setAttribute("aria-pressed", String(on));
+    toggle.textContent = on ? "Fit to screen" : "Full resolution";
+    if (on) {
+      box.scrollLeft = fx * box.scrollWidth - box.clientWidth / 2;
+      box.scrollTop = fy * box.scrollHeight - box.clientHeight / 2;
+    }
+  };
+  toggle.addEventListener("click", () => set(!box.classList.contains("zoomed")));
+  box.addEventListener("click", (e) => {
+    if (e.target.tagName !== "IMG") return;
+    const r = e.target.getBoundingClientRect();
+    set(!box.classList.contains("zoomed"), (e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height);
+  });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "+" || e.key === "=") set(true);
+    else if (e.key === "-") set(false);
+  });
+  return [toggle, box];
+}
+
 export function openSnapshot(event) {
+  const [toggle, box] = zoomable(event);
+  const details = event.time
+    ? facts([
+        ["Time", timeEl(event.time)],
+        ["Camera", event.camera],
+        ["Vehicle", capitalize(event.vehicle_class)],
+        ["Confidence", `${fmtPercent(event.confidence)} (${event.read_count} reads)`],
+        ["Other reads", otherReads(event) || "—"],
+      ])
+    : null;
   openDialog(
-    el("h3", {}, plateEl(event.plate, links.openVehicle), typeBadge(event.type)),
-    snapshotEl(event, "full"),
-    facts([
-      ["Time", timeEl(event.time)],
-      ["Camera", event.camera],
-      ["Vehicle", capitalize(event.vehicle_class)],
-      ["Confidence", `${fmtPercent(event.confidence)} (${event.read_count} reads)`],
-      ["Other reads", event.candidates.map((c) => `${c.text} ${fmtPercent(c.confidence)}`).join(", ") || "—"],
-    ]),
+    el("h3", {}, plateEl(event.plate, links.openVehicle), event.type ? typeBadge(event.type) : null, toggle),
+    box,
+    details,
   );
+}
+
+/** What else the reader thought the plate said (its own read left out). */
+function otherReads(event) {
+  return event.candidates
+    .filter((c) => c.text !== event.plate)
+    .map((c) => `${fmtPlate(c.text)} ${fmtPercent(c.confidence)}`)
+    .join(", ");
 }
 
 /** A visit: its facts at once, then its entry and exit events (with snapshots) from the API. */
@@ -103,7 +155,7 @@ export async function openVisit(visit) {
     facts([
       ["Entry", timeEl(visit.entry_time)],
       ["Exit", timeEl(visit.exit_time)],
-      [visit.status === "parked" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
+      [visit.status === "parked" || visit.status === "overstay" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
       ["Cameras", [visit.entry_camera, visit.exit_camera].filter(Boolean).join(" → ") || "—"],
     ]),
     grid,
@@ -121,6 +173,6 @@ export async function openVisit(visit) {
     clear(grid).append(...events.map((e) => eventCard(e)));
     if (!events.length) grid.append(el("li", { class: "muted", text: "The events of this visit were not found." }));
   } catch (e) {
-    if (e.status !== 401) notify(e.message);
+    report(e);
   }
 }

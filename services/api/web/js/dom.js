@@ -58,6 +58,36 @@ export function localInput(value) {
   return value ? (value.length === 16 ? `${value}:00` : value) : undefined;
 }
 
+/** The lot's time zone (set at sign-in from the API): named on every page, used for date presets. */
+export const lot = { timezone: "", offset: "" };
+
+/** The lot's wall clock now, as {date: "2025-03-01", hour: 14} (the browser may be elsewhere). */
+export function lotNow() {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: lot.timezone || undefined,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date());
+  const get = (type) => parts.find((p) => p.type === type).value;
+  return { date: `${get("year")}-${get("month")}-${get("day")}`, hour: Number(get("hour")) };
+}
+
+/** A plain date moved by `days` ("2025-03-01", -1 → "2025-02-28"); no time zone involved. */
+export function addDays(date, days) {
+  const [y, m, d] = date.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Seconds as h:mm, as spreadsheets show durations. */
+export function fmtHmm(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const min = Math.round(seconds / 60);
+  return `${Math.floor(min / 60)}:${String(min % 60).padStart(2, "0")}`;
+}
+
 export function fmtDuration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const s = Math.max(0, Math.round(seconds));
@@ -109,7 +139,7 @@ export function plateEl(plate, onOpen) {
 }
 
 const TYPE_LABEL = { entry: "Entry", exit: "Exit" };
-const STATUS_LABEL = { parked: "Parked", completed: "Completed", no_entry: "No entry seen", no_exit: "No exit seen" };
+const STATUS_LABEL = { parked: "Parked", completed: "Completed", no_entry: "No entry seen", no_exit: "No exit seen", overstay: "Overstay" };
 
 export const typeBadge = (type) => el("span", { class: `badge ${type}`, text: TYPE_LABEL[type] || type });
 export const statusBadge = (status) => el("span", { class: `badge ${status}`, text: STATUS_LABEL[status] || status });
@@ -150,6 +180,49 @@ export function notify(message, kind = "error") {
 }
 export function clearNotice() {
   $("#banner").hidden = true;
+}
+
+/** A failed request, told once: an ended session and an unreachable service have their own place. */
+export function report(e) {
+  if (e.name === "AbortError" || e.status === 401 || e.offline) return;
+  notify(e.message);
+}
+
+/**
+ * Run a view's request with the view marked as loading: aria-busy, a "Loading…" note, its buttons
+ * disabled and the old rows dimmed (they stay until the answer replaces them).
+ */
+export async function loading(viewId, work) {
+  const section = $(`#view-${viewId}`);
+  let note = section.querySelector(".loading-note");
+  if (!note) {
+    note = el("p", { class: "loading-note", role: "status" });
+    section.querySelector(".view-head").after(note);
+  }
+  const count = Number(section.dataset.loads || 0) + 1;
+  section.dataset.loads = String(count);
+  section.setAttribute("aria-busy", "true");
+  section.classList.add("loading");
+  note.textContent = "Loading…";
+  for (const b of section.querySelectorAll("form button, .view-head button")) {
+    if (!b.disabled) b.dataset.busyDisabled = "1";
+    b.disabled = true;
+  }
+  try {
+    return await work();
+  } finally {
+    const left = Number(section.dataset.loads) - 1;
+    section.dataset.loads = String(left);
+    if (left === 0) {
+      section.removeAttribute("aria-busy");
+      section.classList.remove("loading");
+      note.textContent = "";
+      for (const b of section.querySelectorAll("[data-busy-disabled]")) {
+        delete b.dataset.busyDisabled;
+        b.disabled = false;
+      }
+    }
+  }
 }
 
 // -- paging --------------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
-// Live view: the latest events, then each new one as the service stores it (server-sent events read
-// with fetch, see api.stream). The stream is opened before the list is loaded, so nothing falls in
-// between; cards are keyed by event_id, so nothing shows twice.
+// Live view: the latest events, then each new one as the service stores it (feed.js). The stream is
+// opened before the list is loaded, so nothing falls in between; cards are keyed by event_id, so
+// nothing shows twice. New events are announced to screen readers (a polite live region).
 import * as api from "./api.js";
 import { eventCard, releaseWithin } from "./cards.js";
-import { $, clear, notify, offsetOf } from "./dom.js";
+import { $, clear, fmtPlate, fmtTime, loading, report } from "./dom.js";
+import * as feed from "./feed.js";
 
 const KEEP = 60;
 const RECENT = 24;
-let controller = null;
+let unwatch = null;
 
 const list = () => $("#live-list");
 
@@ -29,10 +30,14 @@ function add(event, fresh) {
     ul.lastElementChild.remove();
   }
   $("#live-empty").hidden = ul.children.length > 0;
+  if (fresh) {
+    const what = event.type === "entry" ? "Entry" : "Exit";
+    $("#live-announce").textContent = `${what}: ${fmtPlate(event.plate)} at ${fmtTime(event.time).slice(11)}, ${event.camera}`;
+  }
 }
 
 async function loadRecent(signal) {
-  const page = await api.getJson("/events", { limit: RECENT }, signal);
+  const page = await loading("live", () => api.getJson("/events", { limit: RECENT }, signal));
   for (const event of page.items) add(event, false);
   $("#live-empty").hidden = list().children.length > 0;
 }
@@ -40,69 +45,43 @@ async function loadRecent(signal) {
 async function refreshInside(signal) {
   const occ = await api.getJson("/occupancy", {}, signal);
   $("#live-inside").textContent = `${occ.count} inside`;
-  $("#foot").textContent = `Times are the lot's local time (UTC${offsetOf(occ.at)}).`;
 }
 
-const sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
-
-async function run(signal) {
-  let delay = 1000;
-  while (!signal.aborted) {
-    setStatus("connecting…", "");
-    try {
-      await api.stream("/events/stream", {
-        signal,
-        onOpen: () => {
-          setStatus("live", "on");
-          delay = 1000;
-          loadRecent(signal).catch(report);
-          refreshInside(signal).catch(report);
-        },
-        onEvent: (type, data) => {
-          if (type === "stored") {
-            add(JSON.parse(data), true);
-            refreshInside(signal).catch(report);
-          } else if (type === "resync") {
-            loadRecent(signal).catch(report);
-          }
-        },
-      });
-    } catch (e) {
-      if (signal.aborted || e.status === 401) return;
-      if (e.status && e.status !== 503) notify(e.message);
+const watcher = {
+  onState: setStatus,
+  onOpen(signal) {
+    loadRecent(signal).catch(report);
+    refreshInside(signal).catch(report);
+  },
+  onEvent(type, data, signal) {
+    if (type === "stored") {
+      add(JSON.parse(data), true);
+      refreshInside(signal).catch(report);
+    } else if (type === "resync") {
+      loadRecent(signal).catch(report);
     }
-    if (signal.aborted) return;
-    setStatus("reconnecting…", "off");
-    await sleep(delay, signal);
-    delay = Math.min(delay * 2, 30_000);
-  }
-}
-
-function report(e) {
-  if (e.name !== "AbortError" && e.status !== 401) notify(e.message);
-}
+  },
+};
 
 export default {
   id: "live",
   enter() {
-    if (controller) return;
-    controller = new AbortController();
-    run(controller.signal);
+    if (!unwatch) unwatch = feed.watch(watcher);
   },
   leave() {
-    if (controller) controller.abort();
-    controller = null;
+    if (unwatch) unwatch();
+    unwatch = null;
+  },
+  refresh() {
+    this.leave(); // reconnect now rather than after the back-off
+    this.enter();
   },
   reset() {
     this.leave();
     releaseWithin(list());
     clear(list());
     $("#live-inside").textContent = "– inside";
-    $("#foot").textContent = "";
+    $("#live-announce").textContent = "";
     setStatus("connecting…", "");
   },
 };

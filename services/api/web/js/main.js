@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import { closeDialog, initDialog, links } from "./cards.js";
 import charts from "./charts.js";
-import { $, clearNotice, notify } from "./dom.js";
+import { $, clearNotice, lot, notify, offsetOf, report } from "./dom.js";
 import inside from "./inside.js";
 import live from "./live.js";
 import search from "./search.js";
@@ -18,12 +18,44 @@ function showSection(id) {
   for (const section of document.querySelectorAll("main > .view")) section.hidden = section.id !== `view-${id}`;
 }
 
+// -- the service out of reach: one message that stays, the data on screen kept, a retry ---------------
+let offlineSince = null;
+
+function reachability(ok) {
+  if (ok) {
+    offlineSince = null;
+    $("#offline").hidden = true;
+    return;
+  }
+  if (!offlineSince) offlineSince = new Date().toTimeString().slice(0, 8);
+  $("#offline-text").textContent =
+    `Cannot reach the records service (since ${offlineSince}, this device's time). ` +
+    "What is on screen was loaded before and is kept; new data shows once it answers again.";
+  $("#offline").hidden = false;
+}
+
+function retry() {
+  if (!api.session.get()) return;
+  if (!active) return signedIn().catch(() => {});
+  (active.refresh || active.enter).call(active);
+}
+
+/** The lot's time zone, named in the footer of every page. */
+async function learnTimezone() {
+  const occ = await api.getJson("/occupancy");
+  lot.timezone = occ.timezone || "";
+  lot.offset = offsetOf(occ.at);
+  $("#foot").textContent = `Times are the lot's local time: ${lot.timezone} (UTC${lot.offset}).`;
+  for (const tz of document.querySelectorAll("[data-lot-tz]")) tz.textContent = lot.timezone;
+}
+
 function showSignin(message = "", kind = "error") {
   for (const view of Object.values(VIEWS)) view.reset();
   closeDialog();
   active = null;
   $("#topbar").hidden = true;
   $("#who").textContent = "";
+  $("#foot").textContent = "";
   showSection("signin");
   const note = $("#signin-error");
   note.textContent = message;
@@ -40,8 +72,12 @@ function route() {
   closeDialog();
   $("#topbar").hidden = false;
   showSection(name);
-  for (const tab of document.querySelectorAll("#tabs a")) tab.classList.toggle("active", tab.dataset.view === name);
-  document.title = `${$(`#view-${name} h2`).firstChild.textContent.trim()} · Lot records`;
+  for (const tab of document.querySelectorAll("#tabs a")) {
+    tab.classList.toggle("active", tab.dataset.view === name);
+    if (tab.dataset.view === name) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  document.title = `${$(`#view-${name} h1`).firstChild.textContent.trim()} · Lot records`;
   active = view;
   view.enter();
 }
@@ -50,6 +86,7 @@ async function signedIn() {
   const info = await api.getJson("/auth/session");
   $("#who").textContent = info.client;
   clearNotice();
+  await learnTimezone().catch(report); // the views work without it; the foot then stays empty
   route();
 }
 
@@ -92,12 +129,18 @@ function start() {
     vehicle.open(plate);
   };
   api.onSessionEnded((reason) => showSignin(reason));
+  api.onReachability(reachability);
+  $("#offline-retry").addEventListener("click", retry);
+  $("#skip").addEventListener("click", (e) => {
+    e.preventDefault(); // the #fragment chooses the view: move focus instead
+    $("main").focus();
+  });
   $("#signin-form").addEventListener("submit", onSignin);
   $("#signout").addEventListener("click", onSignout);
   window.addEventListener("hashchange", () => api.session.get() && route());
   if (api.session.load()) {
     signedIn().catch((e) => {
-      if (e.status !== 401) showSignin(e.message);
+      if (e.status !== 401 && !e.offline) showSignin(e.message);
     });
   } else {
     showSignin();

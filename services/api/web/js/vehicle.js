@@ -1,14 +1,16 @@
-// One vehicle's history: its visits (last year) and its events, newest first.
+// One vehicle's history: its visits (last year) and its events, newest first, each paged.
 import * as api from "./api.js";
 import { releaseWithin } from "./cards.js";
-import { $, clear, el, fmtDuration, fmtPlate, fmtTime, notify, pager } from "./dom.js";
+import { $, clear, el, fmtDuration, fmtPlate, fmtTime, loading, pager, report } from "./dom.js";
 import { eventRow } from "./search.js";
 import { visitRow } from "./visits.js";
 
 const LIMIT = 25;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 let plate = null;
-let render = null;
+let since = null;
+let renderEvents = null;
+let renderVisits = null;
 
 function tile(value, label) {
   return el("div", { class: "tile" }, el("span", { class: "tile-value", text: value }), el("span", { class: "tile-label", text: label }));
@@ -17,13 +19,27 @@ function tile(value, label) {
 async function loadEvents(offset) {
   const body = $("#vehicle-events tbody");
   try {
-    const page = await api.getJson("/events", { plate, limit: LIMIT, offset });
+    const page = await loading("vehicle", () => api.getJson("/events", { plate, limit: LIMIT, offset }));
     releaseWithin(body);
     clear(body).append(...page.items.map((e) => eventRow(e, { withPlate: false })));
-    render(page);
+    renderEvents(page);
     return page;
   } catch (e) {
-    if (e.status !== 401) notify(e.message);
+    report(e);
+    return null;
+  }
+}
+
+async function loadVisits(offset) {
+  const body = $("#vehicle-visits tbody");
+  try {
+    const page = await loading("vehicle", () => api.getJson("/visits", { plate, since, limit: LIMIT, offset }));
+    releaseWithin(body);
+    clear(body).append(...page.items.map((v) => visitRow(v, { withPlate: false })));
+    renderVisits(page);
+    return page;
+  } catch (e) {
+    report(e);
     return null;
   }
 }
@@ -31,26 +47,19 @@ async function loadEvents(offset) {
 async function load() {
   $("#vehicle-plate").textContent = fmtPlate(plate);
   clear($("#vehicle-tiles"));
-  try {
-    const [visits, events] = await Promise.all([
-      api.getJson("/visits", { plate, since: new Date(Date.now() - YEAR_MS).toISOString(), limit: 100 }),
-      loadEvents(0),
-    ]);
-    const rows = [...visits.items].reverse(); // newest first
-    clear($("#vehicle-visits tbody")).append(...rows.map((v) => visitRow(v, { withPlate: false })));
-    const done = visits.items.filter((v) => v.status === "completed");
-    const inside = rows.length && rows[0].status === "parked";
-    $("#vehicle-tiles").append(
-      tile(String(visits.total), "visits in the last year"),
-      tile(inside ? "Inside" : "Not inside", inside ? `for ${fmtDuration(rows[0].duration_s)}` : "now"),
-      tile(done.length ? fmtDuration(done.reduce((s, v) => s + v.duration_s, 0) / done.length) : "—", "average stay"),
-      events && events.items.length
-        ? tile(fmtTime(events.items[0].time).slice(11, 16), `last seen ${fmtTime(events.items[0].time).slice(0, 10)}`)
-        : tile("—", "last seen"),
-    );
-  } catch (e) {
-    if (e.status !== 401) notify(e.message);
-  }
+  since = new Date(Date.now() - YEAR_MS).toISOString();
+  const [visits, events] = await Promise.all([loadVisits(0), loadEvents(0)]);
+  if (!visits) return;
+  const latest = visits.items[0]; // newest first
+  const inside = latest && latest.status === "parked";
+  $("#vehicle-tiles").append(
+    tile(String(visits.total), "visits in the last year"),
+    tile(inside ? "Inside" : "Not inside", inside ? `for ${fmtDuration(latest.duration_s)}` : "now"),
+    tile(visits.avg_stay_s === null ? "—" : fmtDuration(visits.avg_stay_s), "average stay"),
+    events && events.items.length
+      ? tile(fmtTime(events.items[0].time).slice(11, 16), `last seen ${fmtTime(events.items[0].time).slice(0, 10)}`)
+      : tile("—", "last seen"),
+  );
 }
 
 export default {
@@ -61,7 +70,8 @@ export default {
     else location.hash = "#vehicle";
   },
   init() {
-    render = pager($("#vehicle-pager"), loadEvents);
+    renderEvents = pager($("#vehicle-pager"), loadEvents);
+    renderVisits = pager($("#vehicle-visits-pager"), loadVisits);
     $("#vehicle-back").addEventListener("click", (e) => {
       if (history.length > 1) {
         e.preventDefault();
@@ -73,10 +83,16 @@ export default {
     if (!plate) location.replace("#search");
     else load();
   },
+  refresh() {
+    if (plate) load();
+  },
   leave() {},
   reset() {
     plate = null;
     releaseWithin($("#vehicle-events tbody"));
+    releaseWithin($("#vehicle-visits tbody"));
     for (const sel of ["#vehicle-events tbody", "#vehicle-visits tbody", "#vehicle-tiles", "#vehicle-plate"]) clear($(sel));
+    $("#vehicle-pager").hidden = true;
+    $("#vehicle-visits-pager").hidden = true;
   },
 };

@@ -1,9 +1,11 @@
-// Visits (entry, exit, time parked) with filters; a row opens the visit with its events; CSV export.
-import { links, openVisit } from "./cards.js";
+// Visits (entry, exit, time parked) with filters and a snapshot per row; a row opens the visit with
+// its events; CSV export. The summary's average covers the whole range (the API computes it).
+import { links, openVisit, snapshotEl } from "./cards.js";
 import { cell, el, fmtDuration, plateEl, statusBadge, timeEl } from "./dom.js";
 import { filteredList } from "./filtered.js";
 
 export function visitRow(v, { withPlate = true } = {}) {
+  const first = v.entry_event_id ? { event_id: v.entry_event_id } : { event_id: v.exit_event_id };
   return el(
     "tr",
     { class: "clickable", onclick: () => openVisit(v) },
@@ -12,6 +14,7 @@ export function visitRow(v, { withPlate = true } = {}) {
     cell("Entry", timeEl(v.entry_time)),
     cell("Exit", timeEl(v.exit_time)),
     el("td", { class: "num", dataset: { label: v.status === "parked" ? "Parked so far" : "Time parked" } }, fmtDuration(v.duration_s)),
+    el("td", { class: "wide" }, snapshotEl({ ...first, plate: v.plate }, "thumb", { zoom: true })),
     el(
       "td",
       {},
@@ -19,6 +22,7 @@ export function visitRow(v, { withPlate = true } = {}) {
         type: "button",
         class: "secondary small",
         text: "Open",
+        "aria-label": "Open this visit",
         onclick: (e) => {
           e.stopPropagation();
           openVisit(v);
@@ -35,8 +39,14 @@ export default filteredList({
   row: (v) => visitRow(v),
   summary: (page) => {
     if (!page.total) return "No visits in this range.";
-    const done = page.items.filter((v) => v.status === "completed");
-    const avg = done.length ? fmtDuration(done.reduce((s, v) => s + v.duration_s, 0) / done.length) : null;
-    return `${page.total} visit${page.total === 1 ? "" : "s"}` + (avg ? ` · average stay on this page ${avg}` : "");
+    const avg = page.avg_stay_s === null || page.avg_stay_s === undefined ? null : fmtDuration(page.avg_stay_s);
+    return (
+      `${page.total} visit${page.total === 1 ? "" : "s"}` +
+      (avg ? ` · average stay ${avg} (${page.completed} completed)` : "")
+    );
   },
+  hint: (params) =>
+    params.since || params.until
+      ? `Visits that began ${params.since ? `from ${params.since.replace("T", " ")}` : ""}${params.until ? ` until ${params.until.replace("T", " ")}` : " until now"}.`
+      : "Without dates: visits of the last 24 hours.",
 });
