@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from anpr.models import Hub, ModelNeed, looks_local
 from anpr.settings import ServiceSettings, settings_config
 
 
@@ -28,3 +29,13 @@ class DetectorSettings(ServiceSettings):
     )
     min_box_px: int = Field(default=48, ge=1, description="vehicles narrower or lower than this are ignored")
     crop_jpeg_quality: int = Field(default=90, ge=10, le=100)
+
+    def model_needs(self) -> list[ModelNeed]:
+        return [model_need(self.model)]
+
+
+def model_need(model: str) -> ModelNeed:
+    hub = None if looks_local(model) else Hub.ULTRALYTICS
+    return ModelNeed(
+        "vehicle detector", "DETECTOR_MODEL", model, hub, "a local model file (.pt, .onnx, .tflite, ...)"
+    )
