@@ -59,7 +59,7 @@ def fetch(need: ModelNeed) -> Path:
     try:
         return _FETCHERS[need.hub](need.value)
     except Exception as exc:  # the libraries raise URLError, ConnectionError, ValueError, ...
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        reason = (str(exc).replace("❌", "").strip().splitlines() or [type(exc).__name__])[0][:160]
         raise ModelMissing(
             f"{need.setting}={need.value} ({need.role}): {need.hub.value} has no cached copy and could not "
             f"fetch it ({reason}); connect to the internet once, or set {need.setting} to {need.local_hint}"

@@ -53,7 +53,12 @@ def start_of(sources: list[str], start_time: datetime | None) -> tuple[datetime 
 
 def iso_time(text: str) -> datetime:
     """`--start-time`: ISO 8601; without a zone it is UTC."""
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time; give e.g. 2026-11-24T08:00:00+00:00"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
