@@ -51,6 +51,17 @@ def cached_reader(home: Path, data_dir: Path) -> Path:
     return folder
 
 
+def test_readme_lists_exactly_the_files_a_run_writes() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(readme) if line.startswith("| file in `output/latest/`"))
+    names = []
+    for line in readme[start + 2 :]:  # after the header and its rule, until the table ends
+        if not line.startswith("|"):
+            break
+        names.append(line.split("`")[1])
+    assert sorted(names) == sorted(OUTPUTS)
+
+
 def test_no_internet_and_no_models_is_one_message_listing_every_model(
     tree: FreshTree, clip: Path, tmp_path: Path
 ) -> None:
