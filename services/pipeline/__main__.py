@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from anpr.logs import setup_logging
 from anpr.models import require
 from anpr.service import StartupError
+from services.capture.capture import CaptureError
 from services.detector.settings import DetectorSettings
 from services.ocr.settings import OcrSettings
 from services.pipeline.inputs import BadInput, check_display, iso_time, positive, resolve_sources, start_of
@@ -54,10 +56,9 @@ def main(argv: list[str] | None = None) -> int:
                 gap_s=args.gap_s,
                 on_frame=viewer.on_frame,
             )
-    except StartupError as exc:
+    except (StartupError, CaptureError) as exc:  # nothing ran: the run's folder holds nothing of use
         print(exc, file=sys.stderr)
-        if not any(folder.iterdir()):
-            folder.rmdir()
+        shutil.rmtree(folder)
         return 2
     _summary(result, mark_latest(folder), base)
     return 0

@@ -36,8 +36,24 @@ def resolve_sources(sources: list[str], base: Path) -> list[str]:
             )
         if not path.is_file():
             raise BadInput(f"SOURCE {text!r}: no such file ({path}); give the path of {SOURCE_FORMS}")
+        if not _decodes(path):
+            raise BadInput(
+                f"SOURCE {text!r}: {path} is not a video FFmpeg can open (corrupt or truncated?); "
+                "give a video file such as .mp4, .mkv or .avi"
+            )
         out.append(str(path))
     return out
+
+
+def _decodes(path: Path) -> bool:
+    """A video stream FFmpeg can open (PyAV's FFmpeg, which, unlike OpenCV's, logs nothing to stderr)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return bool(container.streams.video)
+    except (av.error.FFmpegError, UnicodeDecodeError):
+        return False
 
 
 def start_of(sources: list[str], start_time: datetime | None) -> tuple[datetime | None, str]:

@@ -78,6 +78,13 @@ def test_a_folder_is_not_a_video(output: Path, data_dir: Path) -> None:
     assert_intact(output)
 
 
+def test_a_file_that_is_not_a_video(output: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("not a video")
+    assert_refused(run_sh(str(fake), "--output", str(output)), f"SOURCE '{fake}'", "not a video")
+    assert_intact(output)
+
+
 def test_a_model_that_fails_to_load_keeps_previous_results(
     output: Path, data_dir: Path, tmp_path: Path
 ) -> None:
