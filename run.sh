@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Run the whole edge pipeline in one process (no broker, no database) over footage:
 #   ./run.sh ../shared/data/videos/parkpow_cars.mp4 [--show] [--max-fps 5]
-# Writes output/detected_vehicles_and_plates.mp4, output/detected_vehicles_and_plates.csv, output/events.csv.
+# Writes output/<date-time>/ (annotated mp4, reads and events CSV); output/latest points at the last finished run.
 set -euo pipefail
+CALLER=$PWD  # relative paths in the arguments are the caller's
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
-# With no model configured, use the models shipped in ../shared/data (this machine has no model hub).
+# With no model configured, use the models shipped in ../shared/data where it is there (a development
+# machine without model hubs); elsewhere each library fetches its model on first use and caches it.
 DATA=${ANPR_SHARED_DATA:-../shared/data}
 if [ -d "$DATA/models" ]; then
   export DETECTOR_MODEL=${DETECTOR_MODEL:-$DATA/models/fallback/yolo11n_int8.tflite}
   export OCR_LOCALISER_MODEL=${OCR_LOCALISER_MODEL:-$DATA/models/plates/openalpr_us/us.xml}
   export OCR_READER_MODEL=${OCR_READER_MODEL:-$DATA/models/peers/fast_plate_ocr/cct_xs_v1_global.onnx}
 fi
-exec .venv/bin/python -m services.pipeline "${@:-$DATA/videos/parkpow_cars.mp4}"
+[ $# -gt 0 ] || set -- "$(realpath -m "$DATA")/videos/parkpow_cars.mp4"
+exec .venv/bin/python -m services.pipeline --relative-to "$CALLER" "$@"

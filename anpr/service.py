@@ -26,11 +26,28 @@ T = TypeVar("T")
 log = logging.getLogger("anpr.service")
 
 
-def load_settings(cls: type[S], name: str, argv: Sequence[str] | None = None) -> S:
+def load_settings(
+    cls: type[S],
+    name: str,
+    argv: Sequence[str] | None = None,
+    *,
+    about: str = "",
+    check: Callable[[S], object] | None = None,
+) -> S:
     """Read and validate settings; print every problem and exit 2 when they are invalid.
-    `--check-config` validates, prints the effective settings without secrets, and exits 0."""
-    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
-    parser.add_argument("--check-config", action="store_true", help="validate settings and exit")
+    `--check-config` validates, runs `check` (what start-up does: models present and loadable), prints
+    the effective settings without secrets, and exits 0 (2 when the check fails)."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m services.{name}",
+        description=about or None,
+        epilog=settings_help(cls),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate settings and models as start-up does, print, exit",
+    )
     args = parser.parse_args(argv)
     try:
         settings = cls()
@@ -41,10 +58,30 @@ def load_settings(cls: type[S], name: str, argv: Sequence[str] | None = None) ->
             print(f"  {loc}: {err['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
     if args.check_config:
+        if check is not None:
+            build_stage(name, lambda: check(settings))
         print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
         raise SystemExit(0)
     setup_logging(settings.common.log_level, settings.common.log_json)
     return settings
+
+
+def settings_help(cls: type[ServiceSettings]) -> str:
+    """The service's own settings with their defaults, for --help."""
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    lines = ["settings (environment or .env; every one is described in .env.example):"]
+    for field, info in cls.model_fields.items():
+        if field in ("common", "mqtt"):
+            continue
+        default = (
+            "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)}"
+        )
+        text = f"  {prefix}{field.upper()} ({default})"
+        lines.append(f"{text}: {info.description}" if info.description else text)
+    lines.append(
+        "  ANPR_* (topic prefix, time zone, logs) and MQTT_* (the broker) are shared by every service"
+    )
+    return "\n".join(lines)
 
 
 class StartupError(RuntimeError):

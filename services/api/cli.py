@@ -8,6 +8,7 @@ import base64
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -93,11 +94,30 @@ def keys_init(settings: ApiSettings, force: bool) -> int:
         extra.append(f"API_BLIND_INDEX_KEY={base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}")
     if settings.device_token is None:
         extra.append(f"API_DEVICE_TOKEN={base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}")
+    if extra and settings.common.environment == "development" and _append_env(extra):
+        return 0
     if extra:
         print("\nNew secrets, shown once: put them in the Pi's .env (or /run/secrets); the device token")
         print("also goes in the edge's .env. Losing the blind-index key makes plate search impossible.\n")
         print("\n".join(extra))
     return 0
+
+
+def _append_env(lines: list[str]) -> bool:
+    """Development: keep the new secrets in the local .env (owner-only) that the next commands read, so
+    the README's commands work pasted in order. False where that file cannot be written."""
+    path = Path(os.environ.get("ANPR_ENV_FILE", ".env"))  # the file anpr.settings reads
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        return False
+    with os.fdopen(fd, "a") as fh:
+        ends_open = path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        fh.write("\n" * ends_open + "".join(f"{line}\n" for line in lines))
+    names = ", ".join(line.split("=")[0] for line in lines)
+    print(f"development: {names} appended to {path.resolve()} (owner-only), which the next commands read;")
+    print("in production put them in the Pi's .env or /run/secrets instead.")
+    return True
 
 
 async def keys_rotate(settings: ApiSettings, keep_old: bool) -> int:

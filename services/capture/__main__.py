@@ -21,8 +21,14 @@ from services.capture.wiring import frame_publisher, wire
 log = logging.getLogger("capture")
 
 
+ABOUT = """Reads CAPTURE_SOURCE (a video file, an rtsp:// or http:// URL, a USB camera 0 or /dev/video0, or the
+Jetson CSI camera csi://0) and publishes <prefix>/frames/<camera> (FrameMessage, JPEG). Consumes
+<prefix>/reads/<camera> only as the answers that pace it (CAPTURE_MAX_IN_FLIGHT). A file's first frame is
+stamped CAPTURE_START_TIME, by default the file's modification time."""
+
+
 def main() -> int:
-    settings = load_settings(CaptureSettings, "capture")
+    settings = load_settings(CaptureSettings, "capture", about=ABOUT)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

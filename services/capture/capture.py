@@ -150,6 +150,12 @@ class Capture:
         self._cap = None  # a second frames() call reopens the file
         path = str(self.source.target)
         start = self._start_time()
+        told = (
+            "the start time given"
+            if self.settings.start_time
+            else "the file's modification time; CAPTURE_START_TIME sets it"
+        )
+        log.info("%s: first frame at %s (%s)", path, start.isoformat(), told)
         realtime = self.settings.pace == "realtime"
         interval = 1.0 / self.source_fps if self.source_fps else 0.1
         seq = self.first_seq

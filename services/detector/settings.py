@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from anpr.models import Hub, ModelNeed, looks_local
 from anpr.settings import ServiceSettings, settings_config
 
 
@@ -32,4 +33,14 @@ class DetectorSettings(ServiceSettings):
         default=7680 * 4320,
         ge=1,
         description="frames whose JPEG header declares more pixels (default: 8K) are not decoded",
+    )
+
+    def model_needs(self) -> list[ModelNeed]:
+        return [model_need(self.model)]
+
+
+def model_need(model: str) -> ModelNeed:
+    hub = None if looks_local(model) else Hub.ULTRALYTICS
+    return ModelNeed(
+        "vehicle detector", "DETECTOR_MODEL", model, hub, "a local model file (.pt, .onnx, .tflite, ...)"
     )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from anpr.models import ModelMissing, fetch, looks_local
 from anpr.service import StartupError
+from services.detector.settings import model_need
 
 log = logging.getLogger("detector")
 
@@ -25,25 +26,20 @@ class ModelUnavailable(StartupError):
     """The detector model (or what it needs to run) is missing; the message says what to do."""
 
 
-def is_local_model(model: str) -> bool:
-    """A path (it exists, or it names a folder) rather than an Ultralytics model name like 'yolo11n.pt'."""
-    return Path(model).exists() or os.sep in model or "/" in model
+is_local_model = looks_local  # a path rather than an Ultralytics model name like 'yolo11n.pt'
 
 
 def load_yolo(model: str, *, imgsz: int = 640, device: str | None = None, task: str = "detect") -> Any:
     """`ultralytics.YOLO(model)`, loaded and run once on a blank image, so that a broken model fails at
-    start-up rather than on the first frame. Never downloads or installs anything for a local model."""
-    local = is_local_model(model)
-    path = Path(model).expanduser()
-    if local and not path.exists():
-        raise ModelUnavailable(
-            f"detector model not found: {path.resolve()}. Put the model file there or set DETECTOR_MODEL to an "
-            "existing file (.pt, .onnx, .engine, .tflite), or to an Ultralytics model name such as 'yolo11n.pt' "
-            "on a machine with internet access."
-        )
-    ultralytics = _import_ultralytics(offline=local)
+    start-up rather than on the first frame. A model name is fetched into Ultralytics' weights folder on
+    first use (anpr.models) and loaded from there; nothing is downloaded or installed for a local model."""
     try:
-        yolo = ultralytics.YOLO(str(path) if local else model, task=task)
+        path = fetch(model_need(model))
+    except ModelMissing as exc:
+        raise ModelUnavailable(str(exc)) from exc
+    ultralytics = _import_ultralytics(offline=True)
+    try:
+        yolo = ultralytics.YOLO(str(path), task=task)
         yolo.predict(np.zeros((imgsz, imgsz, 3), np.uint8), imgsz=imgsz, device=device, verbose=False)
         return yolo
     except ModuleNotFoundError as exc:
@@ -52,14 +48,10 @@ def load_yolo(model: str, *, imgsz: int = 640, device: str | None = None, task: 
             f"(e.g. 'pip install ai-edge-litert' for .tflite, 'pip install onnxruntime' for .onnx)"
         ) from exc
     except Exception as exc:
-        where = f"local file {path.resolve()}" if local else f"Ultralytics model name {model!r}"
-        hint = (
+        raise ModelUnavailable(
+            f"could not load the detector model {path.resolve()} (DETECTOR_MODEL={model}): {exc}; "
             "check that the file is a complete Ultralytics export"
-            if local
-            else "Ultralytics downloads it on first use, which needs internet access; otherwise set DETECTOR_MODEL "
-            "to a local model file"
-        )
-        raise ModelUnavailable(f"could not load the detector model ({where}): {exc}; {hint}") from exc
+        ) from exc
 
 
 def load_tracker_class(tracker_cfg: str) -> tuple[type, Any]:

@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import yaml
 
+from anpr.models import ModelMissing, fetch
 from services.ocr.engine import EngineUnavailable
+from services.ocr.settings import reader_need
 
 log = logging.getLogger("ocr")
 
@@ -92,30 +94,15 @@ class PlateOcrModel:
 
 
 def resolve_model(model: str, config: Path | None) -> tuple[Path, Path]:
-    """Local model (+ its config) or a fast-plate-ocr model name fetched by that library."""
-    path = Path(model).expanduser()
-    if path.suffix == ".onnx" or "/" in model or path.exists():
-        if not path.is_file():
-            raise EngineUnavailable(
-                f"plate OCR model not found: {path}; set OCR_READER_MODEL to a local .onnx file or to a "
-                "fast-plate-ocr model name (needs `pip install fast-plate-ocr` and internet on first use)"
-            )
-        return path, config or _config_next_to(path)
+    """Local model (+ its config), or a fast-plate-ocr model name: that library's cached copy, fetched on
+    first use (anpr.models)."""
     try:
-        from fast_plate_ocr.inference.hub import download_model
-    except ImportError as exc:
-        raise EngineUnavailable(
-            f"OCR_READER_MODEL={model!r} is a fast-plate-ocr model name, which needs `pip install fast-plate-ocr`; "
-            "or set it to a local .onnx file (with OCR_READER_CONFIG)"
-        ) from exc
-    try:
-        model_path, config_path = download_model(model)
-    except Exception as exc:
-        raise EngineUnavailable(
-            f"fast-plate-ocr could not fetch {model!r} ({exc}); it needs internet on first use, "
-            "or set OCR_READER_MODEL to a local .onnx file"
-        ) from exc
-    return Path(model_path), config or Path(config_path)
+        path = fetch(reader_need(model))
+    except ModelMissing as exc:
+        raise EngineUnavailable(str(exc)) from exc
+    if not path.is_file():
+        raise EngineUnavailable(f"OCR_READER_MODEL={model}: {path} is not a file")
+    return path, config or _config_next_to(path)
 
 
 def _config_next_to(model: Path) -> Path:

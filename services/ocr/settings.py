@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from anpr.models import Hub, ModelNeed, looks_local
 from anpr.plates import parse_formats
 from anpr.settings import ServiceSettings, settings_config
 from services.ocr.views import VIEWS
@@ -57,11 +58,16 @@ class OcrSettings(ServiceSettings):
         "them (services/ocr/views.py); 1 reads the plate once",
     )
     # onnx engine: where the plate is inside the vehicle crop
-    localiser: Localiser = "cascade"
+    localiser: Localiser = Field(
+        default="open-image-models",
+        description="default: from OCR_LOCALISER_MODEL (.xml: cascade, another file: yolo), open-image-models "
+        "when that is unset",
+    )
     localiser_model: str | None = Field(
         default=None,
         description="cascade: path to an OpenCV cascade XML (e.g. OpenALPR's runtime_data/region/us.xml); "
-        f"yolo: path to a YOLO plate model; open-image-models: model name (default {DEFAULT_OIM_MODEL})",
+        f"yolo: path to a YOLO plate model; open-image-models: model name (default {DEFAULT_OIM_MODEL}, "
+        "fetched on first use)",
     )
     cascade_max_width: int = Field(
         default=1920,
@@ -106,6 +112,35 @@ class OcrSettings(ServiceSettings):
     )
     snapshot_width: int = Field(default=320, ge=32, le=1280, description="snapshot JPEG width at most")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _localiser_from_model(cls, data: Any) -> Any:
+        # OCR_LOCALISER_MODEL=us.xml alone means the cascade; a plate model file alone means YOLO.
+        if isinstance(data, dict) and not data.get("localiser") and data.get("localiser_model"):
+            model = str(data["localiser_model"])
+            if model.lower().endswith(".xml"):
+                data = {**data, "localiser": "cascade"}
+            elif looks_local(model):
+                data = {**data, "localiser": "yolo"}
+        return data
+
+    def model_needs(self) -> list[ModelNeed]:
+        """The models this engine loads at start-up (anpr.models resolves them all at once)."""
+        if self.engine != "onnx":
+            return []
+        needs = [reader_need(self.reader_model)]
+        hint = "an OpenCV plate cascade XML (OCR_LOCALISER=cascade) or a YOLO plate model file"
+        if self.localiser == "open-image-models":
+            name = self.localiser_model or DEFAULT_OIM_MODEL
+            needs.append(
+                ModelNeed("plate localiser", "OCR_LOCALISER_MODEL", name, Hub.OPEN_IMAGE_MODELS, hint)
+            )
+        else:
+            needs.append(
+                ModelNeed("plate localiser", "OCR_LOCALISER_MODEL", self.localiser_model or "", None, hint)
+            )
+        return needs
+
     @field_validator("plate_formats")
     @classmethod
     def _valid_formats(cls, value: str) -> str:
@@ -119,3 +154,9 @@ class OcrSettings(ServiceSettings):
 
         parse_prior(value)
         return value
+
+
+def reader_need(model: str) -> ModelNeed:
+    hub = None if model.endswith(".onnx") or looks_local(model) else Hub.FAST_PLATE_OCR
+    hint = "a local fast-plate-ocr .onnx model (its *_plate_config.yaml beside it, or OCR_READER_CONFIG)"
+    return ModelNeed("plate reader", "OCR_READER_MODEL", model, hub, hint)

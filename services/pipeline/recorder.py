@@ -1,14 +1,16 @@
 """What a person gets from a run over footage: the annotated video and the CSV files.
 
-The recorder listens to the bus like any other consumer (vehicles, reads, events) and draws each
-frame once every stage has handled it.
+The recorder listens to the bus like any other consumer (vehicles, reads, events). An event is
+decided only when its sighting closes, up to the aggregator's window after the car has gone, so the
+video is written `hold_s` of footage behind: each mark is drawn from the frame at the event's own
+time (its best read), when the car is at the gate, not seconds later.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from anpr.messages import (
     topic,
 )
 from anpr.plates import PlateFormat, display
+from services.pipeline.video import VideoWriter
 
 log = logging.getLogger("pipeline.recorder")
 
@@ -72,7 +75,15 @@ TRACK_LABELS_KEPT = 256
 class _Banner:
     text: str
     color: tuple[int, int, int]
-    until: datetime | None = None  # set at the first frame drawn after the event
+    since: datetime  # the event's time: its best read
+    until: datetime
+
+
+@dataclass
+class _Held:
+    frame: FrameMessage
+    vehicles: VehiclesMessage | None
+    reads: ReadsMessage | None
 
 
 class Recorder:
@@ -85,6 +96,8 @@ class Recorder:
         write_video: bool = True,
         banner_s: float = 3.0,
         fps: float = 10.0,
+        hold_s: float = 35.0,
+        live_view: bool = False,
     ) -> None:
         self.fps = fps
         self.output_dir = output_dir
@@ -98,7 +111,10 @@ class Recorder:
         self._frame_reads: dict[tuple[str, int], ReadsMessage] = {}
         self._track_labels: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._banners: list[_Banner] = []
-        self._writer: cv2.VideoWriter | None = None
+        self._held: deque[_Held] = deque()
+        self.hold_s = hold_s
+        self.live_view = live_view  # also draw each frame at once, for the window
+        self._writer: VideoWriter | None = None
         self.frames_written = 0
         output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -127,8 +143,10 @@ class Recorder:
         color = GREEN if event.type is EventType.ENTRY else AMBER
         local = event.time.astimezone(self.tz).strftime("%H:%M:%S")
         text = f"{event.type.value.upper()} {display(event.plate, self.formats)} at {local}"
-        # Timed by the footage, not the wall clock; it shows from the frame at which the sighting closed.
-        self._banners.append(_Banner(text, color))
+        # Timed by the footage: from the event's own frame for banner_s seconds; if that frame has been
+        # written already (a sighting longer than hold_s), from the oldest frame still held.
+        since = max(event.time, self._held[0].frame.captured_at) if self._held else event.time
+        self._banners.append(_Banner(text, color, since, since + timedelta(seconds=self.banner_s)))
         log.info(
             "event: %s %s (%.2f, %d reads, %s)",
             event.type.value,
@@ -140,15 +158,37 @@ class Recorder:
 
     # -- per frame -----------------------------------------------------------------------------------
     def frame_done(self, frame: FrameMessage) -> np.ndarray | None:
-        """Draw `frame` with what the stages found in it; return the picture (None if undecodable)."""
+        """Hold `frame` with what the stages found in it; write the frames now older than `hold_s`.
+        Returns the frame drawn at once when `live_view` (None otherwise, or if undecodable)."""
         key = (frame.camera, frame.seq)
-        vehicles = self._vehicles.pop(key, None)
-        reads = self._frame_reads.pop(key, None)
+        held = _Held(frame, self._vehicles.pop(key, None), self._frame_reads.pop(key, None))
         if not self.write_video:
             return None
+        self._held.append(held)
+        while (
+            self._held and (frame.captured_at - self._held[0].frame.captured_at).total_seconds() > self.hold_s
+        ):
+            self._write_held(self._held.popleft())
+        return self._draw(held) if self.live_view else None
+
+    def _write_held(self, held: _Held) -> None:
+        image = self._draw(held)
+        if image is None:
+            log.warning(
+                "frame %s/%d cannot be decoded; not written to the video", held.frame.camera, held.frame.seq
+            )
+            return
+        if self._writer is None:
+            h, w = image.shape[:2]
+            self._writer = VideoWriter(self.output_dir / VIDEO_NAME, self.fps, (w, h))
+        self._writer.write(image)
+        self.frames_written += 1
+        self._banners = [b for b in self._banners if b.until >= held.frame.captured_at]
+
+    def _draw(self, held: _Held) -> np.ndarray | None:
+        frame, vehicles, reads = held.frame, held.vehicles, held.reads
         image = decode_jpeg(frame.jpeg)
         if image is None:
-            log.warning("frame %s/%d cannot be decoded; not written to the video", frame.camera, frame.seq)
             return None
         if vehicles:
             for v in vehicles.vehicles:
@@ -164,31 +204,19 @@ class Recorder:
                     cv2.rectangle(image, (x1, y1), (x2, y2), AMBER, 2)
                     _label(image, display(r.normalized, self.formats), (x1, y2 + 22), AMBER)
         self._draw_banners(image, frame.captured_at)
-        self._write(image)
         return image
 
     def _draw_banners(self, image: np.ndarray, now: datetime) -> None:
-        for b in self._banners:
-            if b.until is None:
-                b.until = now + timedelta(seconds=self.banner_s)
-        self._banners = [b for b in self._banners if b.until is not None and b.until >= now]
-        for i, b in enumerate(self._banners[-4:]):
+        shown = [b for b in self._banners if b.since <= now <= b.until]
+        for i, b in enumerate(shown[-4:]):
             _label(image, b.text, (12, 36 + 34 * i), b.color, scale=0.9)
-
-    def _write(self, image: np.ndarray) -> None:
-        if self._writer is None:
-            h, w = image.shape[:2]
-            path = self.output_dir / VIDEO_NAME
-            self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise RuntimeError(f"cannot write {path}: OpenCV has no mp4v encoder here")
-        self._writer.write(image)
-        self.frames_written += 1
 
     # -- end of run ----------------------------------------------------------------------------------
     def close(self) -> None:
+        while self._held:
+            self._write_held(self._held.popleft())
         if self._writer is not None:
-            self._writer.release()
+            self._writer.close()
             self._writer = None
         self._write_reads_csv()
         self._write_events_csv()

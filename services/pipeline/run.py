@@ -35,6 +35,7 @@ from services.pipeline.recorder import Recorder
 from services.pipeline.settings import PipelineSettings
 
 log = logging.getLogger("pipeline")
+HOLD_MARGIN_S = 5.0  # the video lags the footage by the aggregator's window plus this: see recorder
 
 
 @dataclass
@@ -99,6 +100,8 @@ def run(
         parse_formats(ocr_settings.plate_formats),
         write_video=settings.write_video,
         banner_s=settings.event_banner_s,
+        hold_s=aggregator_settings.window_s + HOLD_MARGIN_S,
+        live_view=settings.show,
     )
     recorder.attach(bus, prefix)
     forwarder = _event_forwarder(bus, settings) if settings.forward_events else None

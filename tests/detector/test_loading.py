@@ -82,4 +82,4 @@ def test_service_exits_with_the_error_when_the_model_is_missing(tmp_path: Path) 
         timeout=120,
     )
     assert out.returncode == 2
-    assert f"detector model not found: {tmp_path / 'nope.tflite'}" in out.stderr
+    assert f"DETECTOR_MODEL={tmp_path / 'nope.tflite'} (vehicle detector): no such file" in out.stderr

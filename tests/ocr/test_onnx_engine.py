@@ -89,7 +89,9 @@ def test_missing_files_are_clear_start_up_errors(ocr_settings: OcrSettings, tmp_
     not_cascade.write_text("<opencv_storage></opencv_storage>")
     with pytest.raises(EngineUnavailable, match="is not an OpenCV cascade"):
         OnnxEngine(ocr_settings.model_copy(update={"localiser_model": str(not_cascade)}))
-    with pytest.raises(EngineUnavailable, match=r"plate OCR model not found: .*missing\.onnx"):
+    with pytest.raises(
+        EngineUnavailable, match=r"OCR_READER_MODEL=.*missing\.onnx \(plate reader\): no such file"
+    ):
         PlateOcrModel(str(tmp_path / "missing.onnx"))
     lonely = tmp_path / "model.onnx"
     lonely.write_bytes(Path(ocr_settings.reader_model).read_bytes())

@@ -93,7 +93,7 @@ def test_service_exits_with_the_error_when_a_model_is_missing(
         [sys.executable, "-m", "services.ocr"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 2, out.stderr
-    assert f"plate cascade not found: {tmp_path / 'us.xml'}" in out.stderr
+    assert f"OCR_LOCALISER_MODEL={tmp_path / 'us.xml'} (plate localiser): no such file" in out.stderr
 
 
 def test_bad_plate_format_is_refused_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:

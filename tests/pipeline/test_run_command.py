@@ -31,6 +31,7 @@ def test_run_sh_over_parkpow_writes_video_and_csv(data_dir: Path, tmp_path: Path
         timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
+    out = out / "latest"  # each run writes a folder of its own; latest points at the last finished one
     video = cv2.VideoCapture(str(out / "detected_vehicles_and_plates.mp4"))
     assert video.isOpened()
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) > 300  # 339 frames in the source
