@@ -130,4 +130,4 @@ def test_a_missing_model_is_a_clear_error(
     monkeypatch.setenv("OCR_READER_MODEL", str(tmp_path / "none.onnx"))
     monkeypatch.setenv("OCR_LOCALISER_MODEL", str(data_dir / "models/plates/openalpr_us/us.xml"))
     assert benchmark.main([str(data_dir / "openalpr_seg_and_ocr" / "us"), "--crops"]) == 2
-    assert "plate OCR model not found" in capsys.readouterr().err
+    assert "OCR_READER_MODEL" in capsys.readouterr().err

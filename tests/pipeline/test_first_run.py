@@ -25,6 +25,7 @@ OUTPUTS = {
     "detected_vehicles_and_plates.csv",
     "events.csv",
     "aggregator_state.json",
+    "aggregator_state.outbox.sqlite",
 }
 
 
