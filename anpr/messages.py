@@ -72,6 +72,7 @@ class Kind(str, enum.Enum):
     EVENTS = "events"
     STATUS = "status"
     ACKS = "acks"
+    ALERTS = "alerts"
 
 
 def topic(prefix: str, kind: Kind, name: str | None = None) -> str:
@@ -297,3 +298,29 @@ class AckMessage(Message):
 
 
 MODEL_OF[Kind.ACKS] = AckMessage
+
+
+class AlertKind(str, enum.Enum):
+    LISTED = "listed"  # a plate on the deny or watch list was seen
+    OVERSTAY = "overstay"  # parked longer than the owner's limit
+    UNKNOWN_MEMBERS_ONLY = "unknown_members_only"  # not on allow/member/staff, while the lot is members-only
+    LEFT_UNPAID = "left_unpaid"  # left without paying (raised by the fee engine)
+
+
+class AlertMessage(Message):
+    """records service → anyone watching (QoS 1): something the owner asked to be told about. The same
+    JSON is POSTed to the owner's webhooks. `visit_key` is the event_id of the visit's entry event (of
+    its exit when it has none); `list_kind` the list that matched (LISTED only)."""
+
+    alert_id: uuid.UUID
+    kind: AlertKind
+    plate: str = Field(pattern=r"^[A-Z0-9]{1,12}$", description="normalised plate, as read")
+    list_kind: Literal["deny", "watch"] | None = None
+    event_id: uuid.UUID | None = Field(default=None, description="the event that raised it")
+    visit_key: uuid.UUID | None = None
+    camera: CameraId | None = None
+    at: Timestamp = Field(description="when the alert was raised")
+    detail: str = Field(default="", max_length=255)
+
+
+MODEL_OF[Kind.ALERTS] = AlertMessage

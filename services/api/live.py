@@ -1,4 +1,4 @@
-"""Stored events fanned out to live subscribers (the web app's live view).
+"""Stored events and alerts fanned out to live subscribers (the web app's live view).
 
 Events reach the store from two paths (the MQTT consumer and HTTP ingest), both on the app's event
 loop, so the feed is plain asyncio: each subscriber has a bounded queue. A subscriber that falls
@@ -16,7 +16,7 @@ import contextlib
 import logging
 
 from anpr.messages import EventMessage
-from services.api.schemas import CandidatePublic, EventPublic
+from services.api.schemas import AlertPublic, CandidatePublic, EventPublic
 from services.api.store import EventStore
 
 log = logging.getLogger("services.api.live")
@@ -41,7 +41,7 @@ class Subscription:
     def __init__(self, session: object = None) -> None:
         self.session = session
         #: None in the queue ends the stream (the service is stopping).
-        self.queue: asyncio.Queue[EventPublic | None] = asyncio.Queue(QUEUE_SIZE)
+        self.queue: asyncio.Queue[EventPublic | AlertPublic | None] = asyncio.Queue(QUEUE_SIZE)
         self.lagged = False
 
 
@@ -86,7 +86,7 @@ class LiveFeed:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
-    def publish(self, event: EventPublic) -> None:
+    def publish(self, event: EventPublic | AlertPublic) -> None:
         """Call on the event loop. Never blocks and never raises into ingest."""
         for sub in list(self._subs):
             try:

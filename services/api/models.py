@@ -154,6 +154,8 @@ class DeadLetterChunk(Base):
     )
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data_ct: Mapped[bytes] = mapped_column(Blob)
+
+
 class LoginFailure(Base):
     """One failed login, counted per key (`client:<id>`, `address:<ip>`) by the login limiter."""
 
@@ -163,3 +165,94 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- plate lists, alerts and webhooks (alerts team) ------------------------------------------------------
+class PlateListEntry(Base):
+    """A plate on one of the owner's lists (deny / watch / allow / member / staff); sealed like events."""
+
+    __tablename__ = "plate_list_entries"
+    __table_args__ = (Index("ix_plate_list_entries_plate_index", "plate_index"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)  # binds the sealed fields to the row
+    kind: Mapped[str] = mapped_column(String(16))
+    plate_index: Mapped[str] = mapped_column(String(64))
+    plate_ct: Mapped[bytes] = mapped_column(SmallBlob(255))
+    note_ct: Mapped[bytes] = mapped_column(SmallBlob(1024))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PlateListNearIndex(Base):
+    """Blind-index digests of a listed plate's variants, so a read one character off still matches."""
+
+    __tablename__ = "plate_list_near_index"
+
+    entry_pk: Mapped[int] = mapped_column(
+        ForeignKey("plate_list_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Alert(Base):
+    """An alert raised once: `dedupe` (kind + what it is about) is unique, so a redelivered event or a
+    repeated periodic check never raises it twice."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(36), unique=True)
+    dedupe: Mapped[str] = mapped_column(String(96), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    plate_ct: Mapped[bytes] = mapped_column(SmallBlob(255))
+    list_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    visit_key: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    camera: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Webhook(Base):
+    """An owner's URL that every alert is POSTed to, signed with its secret (sealed; shown once)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret_ct: Mapped[bytes] = mapped_column(SmallBlob(255))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one alert to one webhook, pending until a 2xx answer (or out of attempts)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next_at", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    webhook_pk: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: the receiver's status code, or why there was none."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_pk: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -11,17 +11,20 @@ from datetime import datetime, timedelta
 import pytz
 from sqlalchemy import text
 
-from anpr.messages import utcnow
+from anpr.messages import AlertMessage, Kind, topic, utcnow
 from services.api import keyfile
+from services.api.alerts import AlertCenter, AlertingEventStore, check_overstays_every
 from services.api.auth import Authenticator, ClientAdmin
 from services.api.consumer import EventConsumer
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.deadletters import DeadLetters
 from services.api.keyring import Keys, open_keys, plaintext_keys
-from services.api.live import LiveEventStore, LiveFeed
+from services.api.lists import PlateLists
+from services.api.live import LiveFeed
 from services.api.ratelimit import FailureLimiter
 from services.api.settings import ApiSettings
 from services.api.store import EventStore
+from services.api.webhooks import Webhooks
 
 log = logging.getLogger("services.api")
 
@@ -56,6 +59,10 @@ class Runtime:
         self._store: EventStore | None = None
         self._dead_letters: DeadLetters | None = None
         self._auth: Authenticator | None = None
+        self._lists: PlateLists | None = None
+        self._alerts: AlertCenter | None = None
+        self._webhooks: Webhooks | None = None
+        self._tasks: list[asyncio.Task] = []
         # Only the hash is kept, and compared in constant time.
         token = settings.device_token.get_secret_value() if settings.device_token else None
         self.device_token_hash = hashlib.sha256(token.encode()).digest() if token else None
@@ -88,7 +95,15 @@ class Runtime:
         keys = await self.open_keys()
         s = self.settings
         max_stay = timedelta(hours=s.max_stay_hours)
-        self._store = LiveEventStore(self.live, self.sf, keys, self.tz, self.clock, max_stay)
+        self._lists = PlateLists(self.sf, keys, self.tz, self.clock)
+        alerts = self._alerts = AlertCenter(self.sf, keys, self._lists, self.tz, self.clock, s.members_only)
+        self._store = AlertingEventStore(alerts, self.live, self.sf, keys, self.tz, self.clock, max_stay)
+        self._webhooks = Webhooks(self.sf, keys, self.tz, self.clock, s)
+        alerts.listeners += [
+            self._webhooks.wake,
+            self._publish_alert,
+            lambda m: self.live.publish(alerts.public(m)),
+        ]
         self._auth = Authenticator(
             self.sf,
             keys.cipher,
@@ -103,9 +118,20 @@ class Runtime:
             loop = asyncio.get_running_loop()
             self.consumer = EventConsumer(s, self._store, self._dead_letters, self.database_ok, loop)
             self.consumer.start()
+        self._tasks.append(asyncio.create_task(self._webhooks.run(), name="api-webhooks"))
+        if s.overstay_alert_hours is not None:
+            limit = timedelta(hours=s.overstay_alert_hours)
+            check = check_overstays_every(alerts, self._store, limit, s.alert_check_s)
+            self._tasks.append(asyncio.create_task(check, name="api-overstays"))
         log.info("records service ready (database %s)", self.engine.url.render_as_string(hide_password=True))
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._webhooks is not None:
+            await self._webhooks.close()
         if self.consumer is not None:
             await self.consumer.stop()
         await self.engine.dispose()
@@ -122,6 +148,26 @@ class Runtime:
     def store(self) -> EventStore:
         assert self._store is not None, "runtime not started"
         return self._store
+
+    def _publish_alert(self, alert: AlertMessage) -> None:
+        """QoS 1 on `<prefix>/alerts`, through the consumer's connection (paho queues it while away)."""
+        if self.consumer is not None:
+            self.consumer.bus.publish(topic(self.settings.common.topic_prefix, Kind.ALERTS), alert, qos=1)
+
+    @property
+    def lists(self) -> PlateLists:
+        assert self._lists is not None, "runtime not started"
+        return self._lists
+
+    @property
+    def alerts(self) -> AlertCenter:
+        assert self._alerts is not None, "runtime not started"
+        return self._alerts
+
+    @property
+    def webhooks(self) -> Webhooks:
+        assert self._webhooks is not None, "runtime not started"
+        return self._webhooks
 
     @property
     def dead_letters(self) -> DeadLetters:

@@ -11,7 +11,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from anpr.messages import EventMessage, EventType, VehicleClass
+from anpr.messages import AlertKind, EventMessage, EventType, VehicleClass
+from services.api.times import QueryTime
 
 T = TypeVar("T")
 
@@ -149,3 +150,85 @@ class DeadLetterPublic(BaseModel):
 class SessionInfo(BaseModel):
     client: str
     expires_at: datetime
+
+
+# -- plate lists, alerts and webhooks ----------------------------------------------------------------------
+ListKind = Literal["deny", "watch", "allow", "member", "staff"]
+
+
+class PlateListCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ListKind
+    plate: str = Field(min_length=1, max_length=16, description="any case/separators")
+    note: str = Field(default="", max_length=500)
+    expires_at: QueryTime | None = Field(
+        default=None, description="no offset = lot's local time; unset: never"
+    )
+
+
+class PlateListUpdate(BaseModel):
+    """Only the fields sent change; `expires_at: null` removes the expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=500)
+    expires_at: QueryTime | None = None
+
+
+class PlateListEntryPublic(BaseModel):
+    id: uuid.UUID
+    kind: ListKind
+    plate: str
+    note: str
+    expires_at: datetime | None
+    active: bool = Field(description="false once expired")
+    created_by: str = Field(description="the client that added it")
+    created_at: datetime
+
+
+class AlertPublic(BaseModel):
+    alert_id: uuid.UUID
+    kind: AlertKind
+    plate: str
+    list_kind: Literal["deny", "watch"] | None
+    event_id: uuid.UUID | None
+    visit_key: uuid.UUID | None
+    camera: str | None
+    detail: str
+    at: datetime
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=8, max_length=2048, description="https:// (http:// only if allowed)")
+
+
+class WebhookPublic(BaseModel):
+    id: uuid.UUID
+    url: str
+    created_by: str
+    created_at: datetime
+    pending: int = Field(description="deliveries still to be made (retrying)")
+    delivered: int
+    failed: int = Field(description="deliveries given up after API_WEBHOOK_MAX_ATTEMPTS")
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="HMAC-SHA256 key of X-ANPR-Signature; shown this once only")
+
+
+class AttemptPublic(BaseModel):
+    at: datetime
+    status_code: int | None = Field(description="the receiver's answer; null when none came")
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    alert_id: uuid.UUID
+    state: Literal["pending", "delivered", "failed"]
+    attempts: list[AttemptPublic]
+    next_at: datetime | None = Field(description="next try (pending only)")
+    delivered_at: datetime | None

@@ -61,7 +61,10 @@ class ApiSettings(ServiceSettings):
     tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS (and HSTS)")
     tls_keyfile: Path | None = Field(default=None, description="its private key (PEM)")
     shutdown_timeout_s: int = Field(
-        default=5, ge=1, le=60, description="on SIGTERM, how long open requests may finish (docker stop: 10 s)"
+        default=5,
+        ge=1,
+        le=60,
+        description="on SIGTERM, how long open requests may finish (docker stop: 10 s)",
     )
 
     # -- auth ----------------------------------------------------------------------------------------------
@@ -80,6 +83,27 @@ class ApiSettings(ServiceSettings):
     benchmark_plaintext: bool = Field(
         default=False,
         description="BENCHMARK ONLY: store sensitive fields unencrypted; refused outside development",
+    )
+
+    # -- plate lists, alerts and webhooks ------------------------------------------------------------------
+    members_only: bool = Field(
+        default=False, description="alert on every entry of a plate not on the allow/member/staff lists"
+    )
+    overstay_alert_hours: float | None = Field(
+        default=None, gt=0, description="alert once per visit parked longer than this; unset: off"
+    )
+    alert_check_s: float = Field(
+        default=60.0, ge=0.05, le=3600, description="how often overstays are checked"
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120, description="one delivery attempt")
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, le=3600, description="first retry delay; doubles per failed attempt"
+    )
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, le=86_400, description="longest retry delay")
+    webhook_max_attempts: int = Field(default=20, ge=1, le=1000, description="then a delivery is failed")
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="accept http:// webhook URLs (plates travel in clear); https only otherwise",
     )
 
     @model_validator(mode="after")

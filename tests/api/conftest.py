@@ -32,6 +32,12 @@ from services.api.settings import ApiSettings
 PASSPHRASE = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10  # cheap on purpose; allowed only with ANPR_ENVIRONMENT=development
 TABLES = (
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhooks",
+    "alerts",
+    "plate_list_near_index",
+    "plate_list_entries",
     "login_failures",
     "sessions",
     "event_near_index",

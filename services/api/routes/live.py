@@ -6,6 +6,7 @@ is checked again at every heartbeat, so a stream ends soon after its session is 
 An open live view counts as use of the session (it keeps it from idling out, not past its maximum age).
 
     event: stored   data: an event as in GET /api/v1/events (id: its event_id)
+    event: alert    data: an alert as in GET /api/v1/alerts (id: its alert_id)
     event: resync   the client fell behind; reload the list, then reconnect
     : ping          heartbeat comment
 
@@ -25,6 +26,7 @@ from services.api.deps import API_PREFIX, CurrentClient, RuntimeDep
 from services.api.errors import ERROR, RETRY_AFTER
 from services.api.live import FeedClosed, Subscription, TooManyForSession, TooManySubscribers
 from services.api.runtime import Runtime
+from services.api.schemas import AlertPublic
 
 router = APIRouter(prefix=API_PREFIX, tags=["records"])
 HEARTBEAT_S = 15.0
@@ -55,7 +57,10 @@ async def _frames(request: Request, runtime: Runtime, sub: Subscription, token: 
             continue
         if event is None:  # the service is stopping
             return
-        yield _frame("stored", event.model_dump_json(), str(event.event_id))
+        if isinstance(event, AlertPublic):
+            yield _frame("alert", event.model_dump_json(), str(event.alert_id))
+        else:
+            yield _frame("stored", event.model_dump_json(), str(event.event_id))
 
 
 @router.get(
@@ -68,7 +73,8 @@ async def _frames(request: Request, runtime: Runtime, sub: Subscription, token: 
     },
 )
 async def event_stream(request: Request, runtime: RuntimeDep, client: CurrentClient) -> StreamingResponse:
-    """Events as they are stored (MQTT or HTTP ingest), from now on; load the list first with /events."""
+    """Events as they are stored (MQTT or HTTP ingest) and alerts as they are raised, from now on; load
+    the lists first with /events and /alerts."""
     token = request.headers["authorization"].partition(" ")[2].strip()  # the guard has checked it
     try:
         sub = runtime.live.subscribe(session=client.session_id)
