@@ -29,6 +29,7 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/",
         "/app/app.css",
         "/app/icon.svg",
+        "/app/js/alerts.js",
         "/app/js/api.js",
         "/app/js/cards.js",
         "/app/js/charts.js",

@@ -81,6 +81,7 @@ def states(page: Any, server: LiveServer) -> list[tuple[str, Callable[[], None]]
         ("zoom", zoom),
         ("charts", tab("charts", "#chart-busy svg")),
         ("charts-table", chart_table),
+        ("alerts", tab("alerts", "#alerts-empty:not([hidden])")),
     ]
 
 
@@ -106,7 +107,7 @@ def test_no_serious_or_critical_accessibility_violation_in_any_view(
         page.context.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)  # every finding, minor ones too, for people to read
     (ARTIFACTS / f"axe-{size}.json").write_text(json.dumps(found, indent=1))
-    assert len(found) == 10 and all(isinstance(v, list) for v in found.values())
+    assert len(found) == 11 and all(isinstance(v, list) for v in found.values())
     blocking = {name: [v for v in vs if v["impact"] in BLOCKING] for name, vs in found.items() if vs}
     blocking = {k: v for k, v in blocking.items() if v}
     assert blocking == {}, blocking
