@@ -129,7 +129,6 @@ class AlertCenter:
         async with self._sf() as s:
             matches = await self._lists.matches(s, event.plate)
         raised = []
-        common = {"event_id": event.event_id, "camera": event.camera}
         for kind in sorted({m.kind for m in matches} & ALERTING):
             listed = next(m.plate for m in matches if m.kind == kind)
             detail = f"on the {kind} list as {listed}" if listed != event.plate else f"on the {kind} list"
@@ -138,9 +137,10 @@ class AlertCenter:
                     AlertKind.LISTED,
                     event.plate,
                     f"{event.event_id}:{kind}",
+                    event_id=event.event_id,
+                    camera=event.camera,
                     list_kind=kind,
                     detail=detail,
-                    **common,
                 )
             )
         trusted = {m.kind for m in matches} & TRUSTED
@@ -150,9 +150,10 @@ class AlertCenter:
                     AlertKind.UNKNOWN_MEMBERS_ONLY,
                     event.plate,
                     str(event.event_id),
+                    event_id=event.event_id,
                     visit_key=event.event_id,
+                    camera=event.camera,
                     detail="entered the members-only lot; not on the allow, member or staff list",
-                    **common,
                 )
             )
         return [a for a in raised if a is not None]

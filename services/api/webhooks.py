@@ -23,7 +23,6 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import delete, func, select, update
@@ -44,6 +43,7 @@ SIGNATURE_HEADER = "X-ANPR-Signature"
 TIMESTAMP_HEADER = "X-ANPR-Timestamp"
 DELIVERY_HEADER = "X-ANPR-Delivery"
 BATCH = 16
+URL_MAX = 2048  # the column
 #: The longest the worker sleeps without looking at the outbox (new alerts wake it at once).
 IDLE_S = 30.0
 
@@ -57,16 +57,24 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
 
 
 def check_url(url: str, allow_http: bool) -> str:
-    """The URL, or ValueError naming what to fix."""
-    parts = urlsplit(url.strip())
+    """The URL as it will be called, or ValueError naming what to fix."""
+    try:
+        parsed = httpx.URL(url.strip())
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("the port must be 1-65535")
+    if len(str(parsed)) > URL_MAX:
+        raise ValueError(f"the URL is longer than {URL_MAX} characters once encoded")
     schemes = ("https", "http") if allow_http else ("https",)
-    if parts.scheme not in schemes:
+    if parsed.scheme not in schemes:
         raise ValueError(f"the URL must start with {' or '.join(s + '://' for s in schemes)}")
-    if not parts.hostname:
+    if not parsed.host:
         raise ValueError("the URL has no host")
-    if parts.username or parts.password:
+    if parsed.userinfo:
         raise ValueError("put no credentials in the URL: the signature proves the sender")
-    return url.strip()
+    return str(parsed)
 
 
 class Webhooks:
@@ -176,7 +184,7 @@ class Webhooks:
             DeliveryPublic(
                 id=d.id,
                 alert_id=uuid.UUID(alert_id),
-                state=d.state,  # type: ignore[arg-type]
+                state=d.state,
                 attempts=by_delivery.get(d.id, []),
                 next_at=to_local(d.next_at, self._tz) if d.state == "pending" else None,
                 delivered_at=to_local(d.delivered_at, self._tz) if d.delivered_at else None,
@@ -247,7 +255,7 @@ class Webhooks:
             status_code = resp.status_code
             if not resp.is_success:
                 error = f"HTTP {status_code}"
-        except httpx.HTTPError as exc:  # never the URL or body: only what kind of failure
+        except Exception as exc:  # any failure to send is a failed attempt; never log the URL or body
             error = type(exc).__name__
         tries = delivery.attempts + 1
         values: dict[str, object] = {"attempts": tries}
