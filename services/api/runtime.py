@@ -1,4 +1,5 @@
-"""Everything the running service holds, started in order: database, migrations, keys, consumer."""
+"""Everything the running service holds, started in order: database, migrations, keys, consumer, and
+the alert tasks (webhook deliveries, the overstay check)."""
 
 from __future__ import annotations
 
