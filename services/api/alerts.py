@@ -114,7 +114,9 @@ class AlertCenter:
                 await s.commit()
             except IntegrityError:
                 await s.rollback()
-                return None
+                if await s.scalar(select(Alert.id).where(Alert.dedupe == row.dedupe)) is not None:
+                    return None  # raised before
+                raise
         msg = alert_message(self._keys, row)
         log.info("alert %s (%s)", aid, kind.value)
         for listener in self.listeners:
