@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import queue
 import socket
@@ -24,7 +25,7 @@ import pyotp
 import pytest
 
 from anpr.bus import MqttBus
-from anpr.messages import AlertMessage, Kind, decode, topic
+from anpr.messages import AlertKind, AlertMessage, Kind, decode, topic
 from anpr.settings import CommonSettings, MqttSettings
 from services.api.app import create_app
 from services.api.runtime import Runtime
@@ -43,15 +44,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def receiver(port: int) -> Iterator[queue.Queue[Received]]:
-    """An HTTP endpoint that takes POSTs and answers 204."""
+def receiver(port: int, status: int = 204) -> Iterator[queue.Queue[Received]]:
+    """An HTTP endpoint that takes POSTs and answers `status`."""
     got: queue.Queue[Received] = queue.Queue()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers["Content-Length"]))
             got.put((dict(self.headers), body))
-            self.send_response(204)
+            self.send_response(status)
             self.end_headers()
 
         def log_message(self, *_: object) -> None:
@@ -202,3 +203,33 @@ async def test_webhook_urls_are_checked_and_secrets_shown_once(api) -> None:  # 
     hook_id = made.json()["id"]
     assert (await api.http.delete(f"/api/v1/webhooks/{hook_id}", headers=headers)).status_code == 204
     assert (await api.http.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_receiver_that_keeps_failing_gets_backed_off_then_given_up(
+    db_url: str, key_material: KeyMaterial
+) -> None:
+    settings = make_settings(
+        db_url,
+        key_material,
+        webhook_allow_http=True,
+        webhook_retry_base_s=0.2,
+        webhook_retry_max_s=0.3,
+        webhook_max_attempts=3,
+    )
+    port = _free_port()
+    with receiver(port, status=500) as got:
+        async with serving(settings) as (_http, runtime):
+            hook = await runtime.webhooks.create(f"http://127.0.0.1:{port}/", "owner")
+            await runtime.alerts.raise_alert(AlertKind.OVERSTAY, "ABC1234", "visit-1", detail="test")
+
+            async def given_up() -> list | None:
+                items, _ = await runtime.webhooks.deliveries(hook.id, 10, 0)
+                return items if items[0].state == "failed" else None
+
+            (delivery,) = await _until(given_up, 10, "the delivery to be given up")
+            assert [(a.status_code, a.error) for a in delivery.attempts] == [(500, "HTTP 500")] * 3
+            gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(delivery.attempts)]
+            assert 0.2 <= gaps[0] < gaps[1] + 0.05 and gaps[1] >= 0.3  # 0.2 s, then doubled up to the cap
+            assert (await runtime.webhooks.all())[0].failed == 1
+        assert got.qsize() == 3
