@@ -1,5 +1,5 @@
-// The one live stream of stored events (server-sent events read with fetch, see api.stream), shared
-// by the views that show what happens now (Live, Inside). It is open while one of them watches and
+// The one live stream of stored events and alerts (server-sent events read with fetch, see api.stream), shared
+// by the views that show what happens now (Live, Inside, Alerts). It is open while one of them watches and
 // reconnects with a growing delay; each watcher hears when it opens, each event, and its state.
 import * as api from "./api.js";
 import { report } from "./dom.js";
