@@ -7,6 +7,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytz
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from anpr.messages import utcnow
 from services.api import keyfile
 from services.api.auth import Authenticator, ClientAdmin
+from services.api.billing import Billing
 from services.api.consumer import EventConsumer
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.deadletters import DeadLetters
@@ -56,6 +58,7 @@ class Runtime:
         self._store: EventStore | None = None
         self._dead_letters: DeadLetters | None = None
         self._auth: Authenticator | None = None
+        self._billing: Billing | None = None
         # Only the hash is kept, and compared in constant time.
         token = settings.device_token.get_secret_value() if settings.device_token else None
         self.device_token_hash = hashlib.sha256(token.encode()).digest() if token else None
@@ -99,6 +102,7 @@ class Runtime:
             per_address=FailureLimiter(s.login_max_failures_per_address, s.login_window_s),
         )
         self._dead_letters = DeadLetters(self.sf, keys, self.tz, self.clock)
+        self._billing = Billing(self.sf, self._store, ZoneInfo(s.common.timezone), self.clock)
         if s.mqtt_ingest:
             loop = asyncio.get_running_loop()
             self.consumer = EventConsumer(s, self._store, self._dead_letters, self.database_ok, loop)
@@ -132,6 +136,11 @@ class Runtime:
     def auth(self) -> Authenticator:
         assert self._auth is not None, "runtime not started"
         return self._auth
+
+    @property
+    def billing(self) -> Billing:
+        assert self._billing is not None, "runtime not started"
+        return self._billing
 
     @property
     def keys(self) -> Keys:

@@ -12,6 +12,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from anpr.messages import EventMessage, EventType, VehicleClass
+from services.api.fee_schemas import TariffVersionPublic, VisitBilling
 
 T = TypeVar("T")
 
@@ -82,6 +83,7 @@ class VisitPublic(BaseModel):
     exit_time: datetime | None
     exit_camera: str | None
     duration_s: float | None = Field(description="time parked; for a parked vehicle, so far")
+    billing: VisitBilling | None = Field(default=None, description="ticket, fee and payment status")
 
 
 class VisitPage(Page[VisitPublic]):
@@ -149,3 +151,11 @@ class DeadLetterPublic(BaseModel):
 class SessionInfo(BaseModel):
     client: str
     expires_at: datetime
+
+
+class Ticket(BaseModel):
+    """A visit's printable receipt: the visit, the tariff version applied, its fee and payment."""
+
+    visit: VisitPublic
+    tariff: TariffVersionPublic | None = Field(description="the version in effect at entry; None: none was")
+    timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")
