@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.api.fees import NightWindow, Rate, Tariff
+from services.api.times import QueryTime
 
 #: Minor units; a billion cents is far beyond any parking fee and within every integer column.
 Money = Annotated[int, Field(ge=0, le=10**9, description="minor units of the currency (e.g. cents)")]
@@ -74,7 +75,7 @@ class TariffRules(BaseModel):
 
 
 class TariffCreate(TariffRules):
-    effective_from: datetime | None = Field(
+    effective_from: QueryTime | None = Field(
         default=None,
         description="when it takes effect (default now; never in the past, so no charged visit changes); "
         "no offset = lot's local time",

@@ -55,7 +55,9 @@ def test_set_a_tariff_see_fees_print_a_ticket_and_mark_it_paid(server: LiveServe
     facts = page.text_content("#ticket-body")
     assert "FEE-1234" in facts and "$2.50" in facts and "version 1" in facts
     assert "America/Chicago" in facts
-    assert page.locator("#ticket-body .ticket-snap").count() == 2  # entry and exit snapshots (or "no snapshot")
+    assert (
+        page.locator("#ticket-body .ticket-snap").count() == 2
+    )  # entry and exit snapshots (or "no snapshot")
     assert page.evaluate("() => typeof window.print") == "function"
     page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
     page.click("#ticket-print")
