@@ -77,6 +77,16 @@ def test_set_a_tariff_see_fees_print_a_ticket_and_mark_it_paid(server: LiveServe
     paid = next(v for v in listed if v["plate"] == "FEE1234")["billing"]["payment"]
     assert paid["status"] == "paid" and paid["amount"] == 250 and paid["set_by"] == "cashier"
 
+    page.click("#tabs a[data-view=fees]")
+    # Today first: what was paid, and nothing unpaid left of the completed visit.
+    page.wait_for_selector("#fees-revenue tbody tr:first-child td[data-label=Paid]:text-is('$2.50')")
+    assert page.text_content("#fees-revenue tbody tr:first-child td[data-label=Unpaid]") == "$0.00"
+    assert page.locator("#fees-revenue tbody tr").count() >= 7  # the range starts at a local midnight
+
+    page.click("#tabs a[data-view=visits]")
+    page.locator("#visits-table tbody tr", has_text="FEE-1234").locator("button:text('Open')").click()
+    page.locator("#detail button", has_text="Ticket ").click()
+    page.wait_for_selector("#view-ticket:not([hidden]) .ticket-facts")
     page.click("#view-ticket a.back")
     done.wait_for()
     page.wait_for_selector("#visits-table tbody tr:has-text('FEE-1234') .badge.paid")

@@ -69,6 +69,19 @@ function tile(value, label) {
   return el("div", { class: "tile" }, el("span", { class: "tile-value", text: value }), el("span", { class: "tile-label", text: label }));
 }
 
+function revenueRow(b, c) {
+  const money = (label, amount) => el("td", { class: "num", dataset: { label }, text: fmtMoney(amount, c) });
+  return el(
+    "tr",
+    {},
+    el("td", { dataset: { label: "Day" }, text: fmtTime(b.start).slice(0, 10) }),
+    money("Charged", b.charged),
+    money("Paid", b.paid),
+    money("Waived", b.waived),
+    money("Unpaid", b.unpaid),
+  );
+}
+
 let currency = "USD";
 
 async function load() {
@@ -90,6 +103,7 @@ async function load() {
       tile(fmtMoney(week.waived, c), "waived"),
       tile(fmtMoney(week.unpaid, c), "unpaid"),
     );
+    clear($("#fees-revenue tbody")).append(...[...week.buckets].reverse().map((b) => revenueRow(b, c)));
     fillForm(current);
   } catch (e) {
     report(e);
@@ -177,7 +191,7 @@ export default {
   refresh: load,
   leave() {},
   reset() {
-    for (const sel of ["#fees-versions tbody", "#fees-tiles", "#fees-current", "#fees-error"]) clear($(sel));
+    for (const sel of ["#fees-versions tbody", "#fees-revenue tbody", "#fees-tiles", "#fees-current", "#fees-error"]) clear($(sel));
     $("#fees-form").reset();
   },
 };
