@@ -32,12 +32,12 @@ export function parseMoney(text, currency, label) {
 export function feeEl(billing) {
   if (!billing || !billing.fee) return el("span", { class: "muted", text: "—" });
   const { amount, currency, final } = billing.fee;
+  const status = billing.payment.status;
   return el(
     "span",
     { class: "fee" },
     el("span", { class: "money", text: `${fmtMoney(amount, currency)}${final ? "" : " so far"}` }),
-    " ",
-    statusBadge(billing.payment.status),
+    amount === 0 && status === "unpaid" ? null : [" ", statusBadge(status)], // nothing owed: no badge
   );
 }
 
