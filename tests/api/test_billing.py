@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -178,3 +179,21 @@ async def test_fee_routes_need_a_session(api: Api) -> None:
     ):
         resp = await api.http.request(method, path, json={})
         assert resp.status_code == 401, (method, path)
+
+
+async def test_daily_cap_per_lot_day_across_midnight_and_the_spring_dst_change(api: Api) -> None:
+    chicago = ZoneInfo("America/Chicago")
+    api.clock.now = datetime(2027, 3, 13, 12, 0, tzinfo=chicago).astimezone(timezone.utc)
+    owner = await api.new_client()
+    headers = await api.session(owner)  # TOTP codes follow the moved clock on both sides
+    body = {"currency": "USD", "standard": {"period_price": 100, "daily_cap": 1000}}
+    assert (await api.http.post("/api/v1/tariffs", headers=headers, json=body)).status_code == 201
+    entry = datetime(2027, 3, 13, 20, 0, tzinfo=chicago)  # the evening before clocks go forward
+    await store(api, "DST1", IN, entry)
+    await store(api, "DST1", OUT, datetime(2027, 3, 15, 9, 0, tzinfo=chicago))
+    api.clock.now = datetime(2027, 3, 15, 10, 0, tzinfo=chicago).astimezone(timezone.utc)
+    headers = await api.session(owner)
+    got = await visits(api, headers, entry - timedelta(hours=1))
+    # 13th: 20:00-24:00, 4 periods (400); the 14th has 23 hours, 23 periods capped (1000);
+    # the 15th: 00:00-09:00, 9 periods (900).
+    assert got["DST1"]["billing"]["fee"]["amount"] == 400 + 1000 + 900
