@@ -144,10 +144,10 @@ class Billing:
         out = []
         for v, key in zip(visits, keys, strict=True):
             charged = None
-            if v.entry_time is not None and v.status in ("completed", "parked") and v.duration_s is not None:
+            if v.entry_time is not None and v.status in ("completed", "parked"):
                 at = bisect.bisect_right(starts, v.entry_time) - 1  # the version in effect at entry
                 if at >= 0:
-                    end = v.exit_time or v.entry_time + timedelta(seconds=v.duration_s)
+                    end = v.exit_time or self._clock()
                     amount = fee(rules[at], v.entry_time, end, self.tz, lists.get(v.plate, frozenset()))
                     charged = FeePublic(
                         amount=amount,
@@ -233,9 +233,11 @@ class Billing:
             assert v.billing is not None and v.billing.fee is not None
             amount, payment = v.billing.fee.amount, v.billing.payment
             columns["charged"].append(amount)
-            columns["paid"].append(payment.amount or 0 if payment.status == "paid" else 0)
+            paid = (payment.amount or 0) if payment.status == "paid" else 0
+            columns["paid"].append(paid)
             columns["waived"].append(amount if payment.status == "waived" else 0)
-            columns["unpaid"].append(amount if payment.status == "unpaid" else 0)
+            # Paid while inside and stayed on: what the longer stay added is still owed.
+            columns["unpaid"].append(0 if payment.status == "waived" else max(amount - paid, 0))
         times = [v.exit_time for v in billed if v.exit_time]
         frame = stats_mod.sums(times, columns, since, until, interval, self.tz)
         buckets = [

@@ -125,7 +125,9 @@ class Revenue(BaseModel):
     charged: int
     paid: int
     waived: int
-    unpaid: int = Field(description="fees of the range's completed visits not paid nor waived")
+    unpaid: int = Field(
+        description="owed: fees neither paid nor waived, and what a stay added after it was paid"
+    )
     buckets: list[RevenueBucket]
 
 

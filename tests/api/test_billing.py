@@ -197,3 +197,24 @@ async def test_daily_cap_per_lot_day_across_midnight_and_the_spring_dst_change(a
     # 13th: 20:00-24:00, 4 periods (400); the 14th has 23 hours, 23 periods capped (1000);
     # the 15th: 00:00-09:00, 9 periods (900).
     assert got["DST1"]["billing"]["fee"]["amount"] == 400 + 1000 + 900
+
+
+async def test_paid_while_inside_then_staying_on_leaves_the_difference_owed(api: Api) -> None:
+    owner = await api.new_client()
+    headers = await api.session(owner)
+    assert (await api.http.post("/api/v1/tariffs", headers=headers, json=hourly(400))).status_code == 201
+    api.clock.advance(minutes=1)
+    start = api.clock()
+    key = await store(api, "STAY1", IN, start)
+    api.clock.advance(minutes=20)
+    headers = await api.session(owner)
+    resp = await api.http.put(f"/api/v1/payments/{key}", headers=headers, json={"status": "paid"})
+    billing = resp.json()["billing"]
+    assert billing["fee"] == {"amount": 400, "currency": "USD", "tariff_version": 1, "final": False}
+    assert billing["payment"]["amount"] == 400
+    await store(api, "STAY1", OUT, start + timedelta(minutes=100))  # a second period after paying
+    api.clock.advance(hours=2)
+    headers = await api.session(owner)
+    since = (start - timedelta(hours=1)).isoformat()
+    r = (await api.http.get("/api/v1/revenue", headers=headers, params={"since": since})).json()
+    assert (r["charged"], r["paid"], r["unpaid"]) == (800, 400, 400)
