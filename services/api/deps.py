@@ -35,11 +35,13 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/js/charts.js",
         "/app/js/dom.js",
         "/app/js/feed.js",
+        "/app/js/fees.js",
         "/app/js/filtered.js",
         "/app/js/inside.js",
         "/app/js/live.js",
         "/app/js/main.js",
         "/app/js/search.js",
+        "/app/js/ticket.js",
         "/app/js/vehicle.js",
         "/app/js/visits.js",
     }

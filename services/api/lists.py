@@ -161,3 +161,8 @@ class PlateLists:
     async def memberships(self, session: AsyncSession, plate: str) -> set[str]:
         """The lists `plate` is on now (not expired), one misread allowed: what the fee engine takes."""
         return {m.kind for m in await self.matches(session, plate)}
+
+    async def memberships_of(self, plates: list[str]) -> dict[str, frozenset[str]]:
+        """Each plate's lists in one session: the fee engine's lookup (staff free, member rate)."""
+        async with self._sf() as session:
+            return {p: frozenset(await self.memberships(session, p)) for p in plates}

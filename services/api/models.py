@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -256,3 +257,31 @@ class WebhookAttempt(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+# -- fees: tariff versions and payments (migration 0005) ------------------------------------------------
+class TariffVersion(Base):
+    """A tariff as the owner set it; never edited: a change is a new row. A visit pays the version
+    in effect at its entry (the latest `effective_from` not after it; on a tie, the later row)."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = (Index("ix_tariff_versions_effective_from", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    rules: Mapped[str] = mapped_column(Text, doc="the tariff as JSON (fee_schemas.TariffRules)")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Payment(Base):
+    """A visit's payment status (no row: unpaid), keyed by the visit key; who set it and when."""
+
+    __tablename__ = "payments"
+
+    visit_key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))  # unpaid | paid | waived
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True, doc="minor units, when paid")
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)

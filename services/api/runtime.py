@@ -8,6 +8,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytz
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from anpr.messages import AlertMessage, Kind, topic, utcnow
 from services.api import keyfile
 from services.api.alerts import AlertCenter, AlertingEventStore, check_overstays_every
 from services.api.auth import Authenticator, ClientAdmin
+from services.api.billing import Billing
 from services.api.consumer import EventConsumer
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.deadletters import DeadLetters
@@ -64,6 +66,7 @@ class Runtime:
         self._alerts: AlertCenter | None = None
         self._webhooks: Webhooks | None = None
         self._tasks: list[asyncio.Task] = []
+        self._billing: Billing | None = None
         # Only the hash is kept, and compared in constant time.
         token = settings.device_token.get_secret_value() if settings.device_token else None
         self.device_token_hash = hashlib.sha256(token.encode()).digest() if token else None
@@ -115,6 +118,9 @@ class Runtime:
             per_address=FailureLimiter(s.login_max_failures_per_address, s.login_window_s),
         )
         self._dead_letters = DeadLetters(self.sf, keys, self.tz, self.clock)
+        self._billing = Billing(
+            self.sf, self._store, ZoneInfo(s.common.timezone), self.clock, memberships=self._lists.memberships_of
+        )
         if s.mqtt_ingest:
             loop = asyncio.get_running_loop()
             self.consumer = EventConsumer(s, self._store, self._dead_letters, self.database_ok, loop)
@@ -179,6 +185,11 @@ class Runtime:
     def auth(self) -> Authenticator:
         assert self._auth is not None, "runtime not started"
         return self._auth
+
+    @property
+    def billing(self) -> Billing:
+        assert self._billing is not None, "runtime not started"
+        return self._billing
 
     @property
     def keys(self) -> Keys:

@@ -12,6 +12,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from anpr.messages import AlertKind, EventMessage, EventType, VehicleClass
+from services.api.fee_schemas import TariffVersionPublic, VisitBilling
 from services.api.times import QueryTime
 
 T = TypeVar("T")
@@ -83,6 +84,7 @@ class VisitPublic(BaseModel):
     exit_time: datetime | None
     exit_camera: str | None
     duration_s: float | None = Field(description="time parked; for a parked vehicle, so far")
+    billing: VisitBilling | None = Field(default=None, description="ticket, fee and payment status")
 
 
 class VisitPage(Page[VisitPublic]):
@@ -232,3 +234,9 @@ class DeliveryPublic(BaseModel):
     attempts: list[AttemptPublic]
     next_at: datetime | None = Field(description="next try (pending only)")
     delivered_at: datetime | None
+class Ticket(BaseModel):
+    """A visit's printable receipt: the visit, the tariff version applied, its fee and payment."""
+
+    visit: VisitPublic
+    tariff: TariffVersionPublic | None = Field(description="the version in effect at entry; None: none was")
+    timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")

@@ -38,6 +38,8 @@ TABLES = (
     "alerts",
     "plate_list_near_index",
     "plate_list_entries",
+    "payments",
+    "tariff_versions",
     "login_failures",
     "sessions",
     "event_near_index",

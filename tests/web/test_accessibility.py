@@ -71,6 +71,13 @@ def states(page: Any, server: LiveServer) -> list[tuple[str, Callable[[], None]]
     def chart_table() -> None:
         page.locator("#chart-flow .chart-table summary").click()
 
+    def ticket() -> None:
+        page.click("#tabs a[data-view=visits]")
+        page.locator("#visits-table tbody tr button:text('Open')").first.click()
+        page.locator("#detail button", has_text="Ticket ").click()
+        page.wait_for_selector("#view-ticket:not([hidden]) .ticket-facts")
+        page.wait_for_selector("#view-ticket:not([aria-busy])")
+
     return [
         ("live", tab("live", "#live-list > li")),
         ("search", tab("search", "#search-table tbody tr")),
@@ -82,6 +89,8 @@ def states(page: Any, server: LiveServer) -> list[tuple[str, Callable[[], None]]
         ("charts", tab("charts", "#chart-busy svg")),
         ("charts-table", chart_table),
         ("alerts", tab("alerts", "#alerts-empty:not([hidden])")),
+        ("fees", tab("fees", "#fees-tiles .tile")),
+        ("ticket", ticket),
     ]
 
 
@@ -107,7 +116,7 @@ def test_no_serious_or_critical_accessibility_violation_in_any_view(
         page.context.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)  # every finding, minor ones too, for people to read
     (ARTIFACTS / f"axe-{size}.json").write_text(json.dumps(found, indent=1))
-    assert len(found) == 11 and all(isinstance(v, list) for v in found.values())
+    assert len(found) == 13 and all(isinstance(v, list) for v in found.values())
     blocking = {name: [v for v in vs if v["impact"] in BLOCKING] for name, vs in found.items() if vs}
     blocking = {k: v for k, v in blocking.items() if v}
     assert blocking == {}, blocking

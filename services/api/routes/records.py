@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from anpr.messages import EventType
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
 from services.api.errors import ERROR, invalid_query
-from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage
+from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage, VisitPublic
 from services.api.store import EventFilter, NotFound, PlateQuery
 from services.api.times import QueryTime
 
@@ -100,7 +100,7 @@ async def visits(
     items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
     stays = [v.duration_s for v in items if v.status == "completed" and v.duration_s is not None]
     return VisitPage(
-        items=items[page.offset : page.offset + page.limit],
+        items=await runtime.billing.annotate(items[page.offset : page.offset + page.limit]),
         total=len(items),
         limit=page.limit,
         offset=page.offset,
@@ -200,6 +200,19 @@ async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
     return _csv(_file_name("events", runtime, f.since, f.until), header, rows)
 
 
+#: Fee in minor units with its ISO 4217 currency; final is "no" for a car still inside (fee so far).
+BILLING_COLUMNS = ("ticket_id", "fee_minor_units", "currency", "fee_final", "payment")
+
+
+def _billing_cells(v: VisitPublic) -> list[str]:
+    assert v.billing is not None
+    charged = v.billing.fee
+    if charged is None:
+        return [v.billing.ticket_id, "", "", "", v.billing.payment.status]
+    final = "yes" if charged.final else "no"
+    return [v.billing.ticket_id, str(charged.amount), charged.currency, final, v.billing.payment.status]
+
+
 @router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def export_visits(
     runtime: RuntimeDep,
@@ -210,7 +223,7 @@ async def export_visits(
 ) -> Response:
     """Every visit of the range (same filters as /visits), no paging."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
-    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
+    items = await runtime.billing.annotate(await runtime.store.visit_list(lo, hi, _plate(plate, tolerant)))
     header = [
         "plate",
         "status",
@@ -222,6 +235,7 @@ async def export_visits(
         "exit_camera",
         "entry_event_id",
         "exit_event_id",
+        *BILLING_COLUMNS,
     ]
     rows = (
         [
@@ -235,6 +249,7 @@ async def export_visits(
             v.exit_camera or "",
             v.entry_event_id or "",
             v.exit_event_id or "",
+            *_billing_cells(v),
         ]
         for v in items
     )

@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import { $, capitalize, clear, el, fmtDuration, fmtPercent, fmtPlate, plateEl, report, statusBadge, timeEl, typeBadge } from "./dom.js";
 
 /** Set by main.js: open a vehicle's history. */
-export const links = { openVehicle: () => {} };
+export const links = { openVehicle: () => {}, openTicket: () => {} };
 
 /** Blob URLs are freed when the images holding them leave the page. */
 export function releaseWithin(root) {
@@ -158,6 +158,9 @@ export async function openVisit(visit) {
       [visit.status === "parked" || visit.status === "overstay" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
       ["Cameras", [visit.entry_camera, visit.exit_camera].filter(Boolean).join(" → ") || "—"],
     ]),
+    visit.billing
+      ? el("button", { type: "button", class: "small", text: `Ticket ${visit.billing.ticket_id}`, onclick: () => links.openTicket(visit.billing.visit_key) })
+      : null,
     grid,
   );
   const times = [visit.entry_time, visit.exit_time].filter(Boolean).map(Date.parse);

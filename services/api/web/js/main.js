@@ -8,10 +8,12 @@ import { $, clearNotice, lot, notify, offsetOf, report } from "./dom.js";
 import inside from "./inside.js";
 import live from "./live.js";
 import search from "./search.js";
+import fees from "./fees.js";
+import ticket from "./ticket.js";
 import vehicle from "./vehicle.js";
 import visits from "./visits.js";
 
-const VIEWS = { live, search, visits, inside, vehicle, charts, alerts };
+const VIEWS = { live, search, visits, inside, vehicle, charts, alerts, fees, ticket };
 const DEFAULT_VIEW = "live";
 let active = null;
 
@@ -128,6 +130,10 @@ function start() {
   links.openVehicle = (plate) => {
     closeDialog();
     vehicle.open(plate);
+  };
+  links.openTicket = (key) => {
+    closeDialog();
+    ticket.open(key);
   };
   api.onSessionEnded((reason) => showSignin(reason));
   api.onReachability(reachability);

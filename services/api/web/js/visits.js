@@ -2,6 +2,7 @@
 // its events; CSV export. The summary's average covers the whole range (the API computes it).
 import { links, openVisit, snapshotEl } from "./cards.js";
 import { cell, el, fmtDuration, plateEl, statusBadge, timeEl } from "./dom.js";
+import { feeEl } from "./fees.js";
 import { filteredList } from "./filtered.js";
 
 export function visitRow(v, { withPlate = true } = {}) {
@@ -14,6 +15,7 @@ export function visitRow(v, { withPlate = true } = {}) {
     cell("Entry", timeEl(v.entry_time)),
     cell("Exit", timeEl(v.exit_time)),
     el("td", { class: "num", dataset: { label: v.status === "parked" ? "Parked so far" : "Time parked" } }, fmtDuration(v.duration_s)),
+    cell("Fee", feeEl(v.billing)),
     el("td", { class: "wide" }, snapshotEl({ ...first, plate: v.plate }, "thumb", { zoom: true })),
     el(
       "td",

@@ -1,0 +1,255 @@
+"""Fees of visits in the database: tariff versions, payments, tickets and revenue.
+
+A visit is charged by the tariff version in effect at its entry, so a tariff change never alters the
+fee of a car that entered before it. Versions are only ever added, never edited, and never take
+effect in the past.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.api import stats as stats_mod
+from services.api.db import as_utc, utc_naive
+from services.api.fee_schemas import (
+    FeePublic,
+    PaymentPublic,
+    PaymentStatus,
+    Revenue,
+    RevenueBucket,
+    TariffRules,
+    TariffVersionPublic,
+    VisitBilling,
+)
+from services.api.fees import fee
+from services.api.models import Event, Payment, TariffVersion
+from services.api.schemas import Ticket, VisitPublic
+from services.api.store import EventStore, PlateQuery
+from services.api.times import to_local
+
+#: Crockford's base 32: no I, L, O or U, so a ticket id read aloud or typed back is unambiguous.
+TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TICKET_CHARS = 8  # 40 bits: a collision is unlikely before about a million visits
+
+#: Plate -> its plate-list memberships (e.g. {"staff"}); the plate-list feature supplies the lookup.
+Memberships = Callable[[list[str]], Awaitable[dict[str, frozenset[str]]]]
+
+
+async def no_memberships(_plates: list[str]) -> dict[str, frozenset[str]]:
+    return {}
+
+
+class BillingError(ValueError):
+    """A request the current data refuses: which field, and why in one line."""
+
+    def __init__(self, field: str, msg: str) -> None:
+        super().__init__(msg)
+        self.field = field
+
+
+def ticket_id(visit_key: str) -> str:
+    """A short id for the printed ticket: the first 40 bits of the key's SHA-256, e.g. 'K7M2-9QXD'."""
+    bits = int.from_bytes(hashlib.sha256(visit_key.encode()).digest()[:5], "big")
+    chars = "".join(TICKET_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def visit_key(v: VisitPublic) -> str:
+    key = v.entry_event_id or v.exit_event_id
+    assert key is not None  # a visit has an entry or an exit
+    return str(key)
+
+
+class Billing:
+    def __init__(
+        self,
+        sf: async_sessionmaker,
+        store: EventStore,
+        tz: ZoneInfo,
+        clock: Callable[[], datetime],
+        memberships: Memberships = no_memberships,
+    ) -> None:
+        self._sf = sf
+        self._store = store
+        self.tz = tz
+        self._clock = clock
+        self._memberships = memberships
+
+    # -- tariff versions ---------------------------------------------------------------------------------
+    async def _versions(self) -> list[TariffVersion]:
+        """Oldest effect first (ties: the later row last, so it wins)."""
+        async with self._sf() as s:
+            stmt = select(TariffVersion).order_by(TariffVersion.effective_from, TariffVersion.id)
+            return list(await s.scalars(stmt))
+
+    def _public_version(self, row: TariffVersion) -> TariffVersionPublic:
+        return TariffVersionPublic(
+            **TariffRules.model_validate_json(row.rules).model_dump(),
+            version=row.id,
+            effective_from=to_local(row.effective_from, self.tz),
+            created_by=row.created_by,
+            created_at=to_local(row.created_at, self.tz),
+        )
+
+    async def versions(self) -> list[TariffVersionPublic]:
+        """Every version, the latest to take effect first."""
+        return [self._public_version(r) for r in reversed(await self._versions())]
+
+    async def add_version(
+        self, rules: TariffRules, effective_from: datetime | None, client: str
+    ) -> TariffVersionPublic:
+        now = self._clock()
+        effective_from = effective_from or now
+        if effective_from < now - timedelta(minutes=1):  # a minute's slack for the client's clock
+            raise BillingError(
+                "effective_from", "effective_from is in the past: visits already charged would change"
+            )
+        versions = await self._versions()
+        current = TariffRules.model_validate_json(versions[-1].rules).currency if versions else rules.currency
+        if rules.currency != current:
+            raise BillingError("currency", f"the currency stays {current}: revenue adds amounts up")
+        row = TariffVersion(
+            effective_from=utc_naive(effective_from),
+            rules=rules.model_dump_json(),
+            created_by=client,
+            created_at=utc_naive(now),
+        )
+        async with self._sf() as s:
+            s.add(row)
+            await s.commit()
+            await s.refresh(row)
+        return self._public_version(row)
+
+    # -- fees and payments -------------------------------------------------------------------------------
+    async def annotate(self, visits: list[VisitPublic]) -> list[VisitPublic]:
+        """The visits with their ticket id, fee (final, or so far for a car inside) and payment."""
+        if not visits:
+            return []
+        versions = await self._versions()
+        starts = [as_utc(v.effective_from) for v in versions]
+        rules = [TariffRules.model_validate_json(v.rules).tariff() for v in versions]
+        keys = [visit_key(v) for v in visits]
+        async with self._sf() as s:
+            rows = await s.scalars(select(Payment).where(Payment.visit_key.in_(keys)))
+            payments = {p.visit_key: p for p in rows}
+        lists = await self._memberships(sorted({v.plate for v in visits}))
+        out = []
+        for v, key in zip(visits, keys, strict=True):
+            charged = None
+            if v.entry_time is not None and v.status in ("completed", "parked"):
+                at = bisect.bisect_right(starts, v.entry_time) - 1  # the version in effect at entry
+                if at >= 0:
+                    end = v.exit_time or self._clock()
+                    amount = fee(rules[at], v.entry_time, end, self.tz, lists.get(v.plate, frozenset()))
+                    charged = FeePublic(
+                        amount=amount,
+                        currency=rules[at].currency,
+                        tariff_version=versions[at].id,
+                        final=v.status == "completed",
+                    )
+            billing = VisitBilling(
+                visit_key=uuid.UUID(key),
+                ticket_id=ticket_id(key),
+                fee=charged,
+                payment=self._public_payment(payments.get(key)),
+            )
+            out.append(v.model_copy(update={"billing": billing}))
+        return out
+
+    def _public_payment(self, row: Payment | None) -> PaymentPublic:
+        if row is None:
+            return PaymentPublic(status="unpaid")
+        return PaymentPublic(
+            status=row.status,  # type: ignore[arg-type]
+            amount=row.amount,
+            currency=row.currency,
+            set_by=row.set_by,
+            set_at=to_local(row.set_at, self.tz),
+        )
+
+    async def visit(self, key: uuid.UUID) -> VisitPublic | None:
+        """The visit whose key is `key` (its entry's event id, or its exit's without entry), billed."""
+        async with self._sf() as s:
+            row = await s.scalar(select(Event).where(Event.event_id == str(key)))
+        if row is None:
+            return None
+        at = as_utc(row.time)
+        found = await self._store.visit_list(
+            at, at + timedelta(microseconds=1), PlateQuery(self._store.plate_of(row))
+        )
+        match = [v for v in found if visit_key(v) == str(key)]
+        return (await self.annotate(match))[0] if match else None
+
+    async def ticket(self, key: uuid.UUID) -> Ticket | None:
+        visit = await self.visit(key)
+        if visit is None:
+            return None
+        tariff = None
+        if visit.billing is not None and visit.billing.fee is not None:
+            version = visit.billing.fee.tariff_version
+            tariff = next(v for v in await self.versions() if v.version == version)
+        return Ticket(visit=visit, tariff=tariff, timezone=str(self.tz))
+
+    async def set_payment(self, key: uuid.UUID, status: PaymentStatus, client: str) -> VisitPublic | None:
+        """Mark the visit paid (its fee now), waived or unpaid again; None when there is no such visit."""
+        visit = await self.visit(key)
+        if visit is None:
+            return None
+        assert visit.billing is not None
+        charged = visit.billing.fee
+        if status == "paid" and charged is None:
+            raise BillingError(
+                "status", "this visit has no fee to pay (no tariff, or no entry or exit seen); waive it"
+            )
+        async with self._sf() as s:
+            row = await s.get(Payment, str(key)) or Payment(visit_key=str(key))
+            row.status = status
+            row.amount = charged.amount if status == "paid" and charged else None
+            row.currency = charged.currency if status == "paid" and charged else None
+            row.set_by = client
+            row.set_at = utc_naive(self._clock())
+            s.add(row)
+            await s.commit()
+        return await self.visit(key)
+
+    # -- revenue -----------------------------------------------------------------------------------------
+    async def revenue(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Revenue:
+        """Fees of the visits that ended in [since, until), per local hour or day, by payment status."""
+        visits = await self._store.visit_list(since - self._store.max_stay, until, None)
+        ended = [
+            v for v in visits if v.status == "completed" and v.exit_time and since <= v.exit_time < until
+        ]
+        billed = [v for v in await self.annotate(ended) if v.billing and v.billing.fee]
+        columns: dict[str, list[int]] = {"charged": [], "paid": [], "waived": [], "unpaid": []}
+        for v in billed:
+            assert v.billing is not None and v.billing.fee is not None
+            amount, payment = v.billing.fee.amount, v.billing.payment
+            columns["charged"].append(amount)
+            paid = (payment.amount or 0) if payment.status == "paid" else 0
+            columns["paid"].append(paid)
+            columns["waived"].append(amount if payment.status == "waived" else 0)
+            # Paid while inside and stayed on: what the longer stay added is still owed.
+            columns["unpaid"].append(0 if payment.status == "waived" else max(amount - paid, 0))
+        times = [v.exit_time for v in billed if v.exit_time]
+        frame = stats_mod.sums(times, columns, since, until, interval, self.tz)
+        buckets = [
+            RevenueBucket(start=ts.to_pydatetime(), **{k: int(frame.at[ts, k]) for k in columns})
+            for ts in frame.index
+        ]
+        versions = await self._versions()
+        currency = TariffRules.model_validate_json(versions[-1].rules).currency if versions else None
+        return Revenue(
+            interval=interval,
+            timezone=str(self.tz),
+            currency=currency,
+            buckets=buckets,
+            **{k: sum(values) for k, values in columns.items()},
+        )
