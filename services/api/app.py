@@ -15,7 +15,7 @@ from services.api.db import UNAVAILABLE
 from services.api.deps import guard
 from services.api.middleware import RequestGate
 from services.api.openapi import describe_errors
-from services.api.routes import auth, deadletters, health, ingest, live, records, web
+from services.api.routes import audit, auth, deadletters, health, ingest, live, records, web
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
@@ -51,6 +51,7 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         live.router,
         records.router,
         deadletters.router,
+        audit.router,
         web.router,
     )
     app.add_middleware(RequestGate, runtime=runtime)

@@ -149,3 +149,16 @@ class DeadLetterPublic(BaseModel):
 class SessionInfo(BaseModel):
     client: str
     expires_at: datetime
+
+
+# -- audit log (audit team) ---------------------------------------------------------------------------------
+class AuditEntryPublic(BaseModel):
+    """One audit log entry (GET /api/v1/audit), its sealed parts opened."""
+
+    seq: int = Field(description="position in the hash chain, from 1")
+    at: datetime
+    actor: str | None = Field(description="the client (or `cli`) that acted; none for an unknown login")
+    action: str
+    subject: str | None
+    before: dict | None
+    after: dict | None

@@ -32,6 +32,8 @@ from services.api.settings import ApiSettings
 PASSPHRASE = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10  # cheap on purpose; allowed only with ANPR_ENVIRONMENT=development
 TABLES = (
+    "audit_log",
+    "audit_head",
     "login_failures",
     "sessions",
     "event_near_index",
