@@ -19,6 +19,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 GENESIS = "0" * 64
+_MEDIUM_BLOB = (
+    sa.LargeBinary().with_variant(mysql.MEDIUMBLOB(), "mariadb").with_variant(mysql.MEDIUMBLOB(), "mysql")
+)
 
 
 def upgrade() -> None:
@@ -43,20 +46,8 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=64), nullable=True),
         sa.Column("action", sa.String(length=32), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=True),
-        sa.Column(
-            "before_ct",
-            sa.LargeBinary()
-            .with_variant(mysql.MEDIUMBLOB(), "mariadb")
-            .with_variant(mysql.MEDIUMBLOB(), "mysql"),
-            nullable=True,
-        ),
-        sa.Column(
-            "after_ct",
-            sa.LargeBinary()
-            .with_variant(mysql.MEDIUMBLOB(), "mariadb")
-            .with_variant(mysql.MEDIUMBLOB(), "mysql"),
-            nullable=True,
-        ),
+        sa.Column("before_ct", _MEDIUM_BLOB, nullable=True),
+        sa.Column("after_ct", _MEDIUM_BLOB, nullable=True),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),
