@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from anpr.messages import EventMessage, EventType, Kind, ReadsMessage, encode, topic
 from services.aggregator.sightings import Aggregator
 from tests.aggregator.helpers import Feed, at, plate_read
-from tests.aggregator.test_service import REPO, Listener, _drop_persistent_session
+from tests.aggregator.test_service import REPO, Listener, tear_down
 
 ROLES = "gate-in=entry,gate-out=exit"
 ENTRY, EXIT = EventType.ENTRY, EventType.EXIT
@@ -142,8 +142,4 @@ def test_roles_over_mqtt(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        listener.close()
-        _drop_persistent_session(mqtt_broker, client_id)
+        tear_down(proc, listener, mqtt_broker, client_id)
