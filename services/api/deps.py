@@ -30,6 +30,7 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/app.css",
         "/app/icon.svg",
         "/app/js/api.js",
+        "/app/js/audit.js",
         "/app/js/cards.js",
         "/app/js/charts.js",
         "/app/js/dom.js",

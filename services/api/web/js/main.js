@@ -1,6 +1,7 @@
 // Start-up, sign-in / sign-out, and the views (one section each, chosen by the URL's #fragment).
 // Signing out, or any sign that the session ended, clears every view: no data stays in the page.
 import * as api from "./api.js";
+import audit from "./audit.js";
 import { closeDialog, initDialog, links } from "./cards.js";
 import charts from "./charts.js";
 import { $, clearNotice, lot, notify, offsetOf, report } from "./dom.js";
@@ -10,7 +11,7 @@ import search from "./search.js";
 import vehicle from "./vehicle.js";
 import visits from "./visits.js";
 
-const VIEWS = { live, search, visits, inside, vehicle, charts };
+const VIEWS = { live, search, visits, inside, vehicle, charts, audit };
 const DEFAULT_VIEW = "live";
 let active = null;
 
