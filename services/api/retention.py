@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, Result, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api import audit
@@ -61,14 +62,19 @@ async def purge_records(s: AsyncSession, before: datetime, dry_run: bool) -> int
     old = Event.time < utc_naive(before)
     if dry_run:
         return await s.scalar(select(func.count()).select_from(Event).where(old)) or 0
-    return (await s.execute(delete(Event).where(old))).rowcount
+    return _count(await s.execute(delete(Event).where(old)))
 
 
 async def purge_snapshots(s: AsyncSession, before: datetime, dry_run: bool) -> int:
     old = (Event.time < utc_naive(before)) & Event.snapshot_ct.is_not(None)
     if dry_run:
         return await s.scalar(select(func.count()).select_from(Event).where(old)) or 0
-    return (await s.execute(update(Event).where(old).values(snapshot_ct=None))).rowcount
+    return _count(await s.execute(update(Event).where(old).values(snapshot_ct=None)))
+
+
+def _count(result: Result) -> int:
+    """Rows a DELETE or UPDATE changed."""
+    return cast(CursorResult, result).rowcount
 
 
 async def purge(
