@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 
 import pytest
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select, text
 
+from anpr.settings import CommonSettings
 from services.api import audit
 from services.api.models import AuditEntry
-from services.api.runtime import Runtime, audit_secret
-from tests.api.conftest import Api
+from services.api.runtime import ConfigError, Runtime, audit_secret
+from services.api.settings import ApiSettings
+from tests.api.conftest import Api, KeyMaterial, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +139,33 @@ async def test_logins_client_changes_and_exports_are_recorded_and_readable(api: 
     assert body["items"][2]["after"] == {"address": "127.0.0.1"}
     assert (await api.http.get("/api/v1/audit")).status_code == 401
     assert (await _verify(api.runtime)).line() == "ok 5 entries"
+
+
+async def test_a_missing_chain_head_is_reported(runtime: Runtime) -> None:
+    await _fill(runtime, 1)
+    await _sql(runtime, "DELETE FROM audit_head")
+    assert (
+        await _verify(runtime)
+    ).line() == "broken at entry 1: the chain head (audit_head row 1) is missing"
+
+
+def test_the_audit_key_is_required_outside_development(settings: ApiSettings) -> None:
+    production = {"common": CommonSettings(environment="production"), "key_scrypt_n": 2**15}
+    with pytest.raises(ConfigError, match="API_AUDIT_KEY is not set"):
+        audit_secret(settings.model_copy(update=production))
+    key = os.urandom(32)
+    given = settings.model_copy(update={**production, "audit_key": SecretStr(base64.b64encode(key).decode())})
+    assert audit_secret(given) == key
+    derived = audit_secret(settings)  # development: derived, and not the index key itself
+    assert len(derived) == 32 and derived != settings.blind_index_key_bytes
+
+
+def test_a_placeholder_audit_key_is_refused(db_url: str, key_material: KeyMaterial) -> None:
+    with pytest.raises(ValidationError, match="API_AUDIT_KEY looks like a placeholder"):
+        make_settings(
+            db_url,
+            key_material,
+            audit_key=base64.b64encode(b"a" * 32).decode(),
+            key_scrypt_n=2**15,
+            common=CommonSettings(environment="production"),
+        )
