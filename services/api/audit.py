@@ -33,6 +33,8 @@ from services.api.models import AuditEntry, AuditHead
 from services.api.schemas import AuditEntryPublic
 
 GENESIS = "0" * 64
+CLI_ACTOR = "cli"  # the admin commands (`python -m services.api ...`)
+SERVICE_ACTOR = "retention"  # the service's own periodic purge
 HEAD_ID = 1
 TABLE = "audit_log"
 _INFO_KEY = "audit"

@@ -103,13 +103,10 @@ class ClientInfo:
 class ClientAdmin:
     """What the admin CLI does to clients."""
 
-    def __init__(
-        self, sf: async_sessionmaker, cipher: Cipher, clock: Callable[[], datetime], actor: str = "cli"
-    ) -> None:
+    def __init__(self, sf: async_sessionmaker, cipher: Cipher, clock: Callable[[], datetime]) -> None:
         self._sf = sf
         self._cipher = cipher
         self._clock = clock
-        self._actor = actor  # who the audit log names
 
     async def create(self, name: str) -> NewClient:
         if not _NAME.match(name):
@@ -129,7 +126,7 @@ class ClientAdmin:
                     created_at=utc_naive(self._clock()),
                 )
             )
-            await audit.record(s, actor=self._actor, action="client_create", subject=name)
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_create", subject=name)
         return new
 
     async def list(self) -> list[ClientInfo]:
@@ -155,14 +152,14 @@ class ClientAdmin:
                 .where(SessionRow.client_id == client_id, SessionRow.revoked_at.is_(None))
                 .values(revoked_at=utc_naive(self._clock()))
             )
-            await audit.record(s, actor=self._actor, action="client_disable", subject=name)
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_disable", subject=name)
 
     async def delete(self, name: str) -> None:
         async with self._sf() as s, s.begin():
             client_id = await self._id(s, name)
             await s.execute(delete(SessionRow).where(SessionRow.client_id == client_id))
             await s.execute(delete(Client).where(Client.id == client_id))
-            await audit.record(s, actor=self._actor, action="client_delete", subject=name)
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_delete", subject=name)
 
     @staticmethod
     async def _id(s, name: str) -> int:  # noqa: ANN001

@@ -1,4 +1,5 @@
-"""Admin commands: key pair set-up and rotation, client management, audit check, purge. `python -m services.api -h`."""
+"""Admin commands: key pair set-up and rotation, client management, audit log check, purge.
+`python -m services.api -h`."""
 
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ async def audit_verify(settings: ApiSettings) -> int:
 async def purge_now(settings: ApiSettings, dry_run: bool) -> int:
     async def work(rt: Runtime) -> Purged:
         await rt.open_keys()
-        return await purge(rt.sf, rt.retention_policy(), rt.clock(), actor="cli", dry_run=dry_run)
+        return await purge(rt.sf, rt.retention_policy(), rt.clock(), actor=audit.CLI_ACTOR, dry_run=dry_run)
 
     print((await _with_runtime(settings, work)).line(dry_run))
     return 0

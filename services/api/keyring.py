@@ -96,6 +96,9 @@ async def rotate(sf: async_sessionmaker, old: KeyPair, new: KeyPair) -> tuple[in
             row.wrapped = wrap_key(new.public, unwrap_key(old.private, row.wrapped))
             row.key_version = new_version
         await audit.record(
-            s, actor="cli", action="key_rotate", after={"rsa_version": new_version, "data_keys": len(rows)}
+            s,
+            actor=audit.CLI_ACTOR,
+            action="key_rotate",
+            after={"rsa_version": new_version, "data_keys": len(rows)},
         )
     return new_version, len(rows)

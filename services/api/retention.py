@@ -103,7 +103,7 @@ async def purge_forever(
     while True:
         await asyncio.sleep(interval_s)
         try:
-            result = await purge(sf, policy, clock(), actor="retention")
+            result = await purge(sf, policy, clock(), actor=audit.SERVICE_ACTOR)
         except Exception as exc:  # the database may be away; the next round tries again
             log.error("purge failed (%s); trying again in %.0fs", exc.__class__.__name__, interval_s)
             continue
