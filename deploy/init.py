@@ -7,8 +7,8 @@
 edge: one random MQTT password per service, the Mosquitto password file made from them with
 `mosquitto_passwd` (the local binary, else the official image through docker), and optionally a
 small CA plus a server certificate for the TLS listener.
-pi: MariaDB passwords, the database URL, the key passphrase, the blind-index key, and the RSA key pair
-file made by `python -m services.api keys init` (in the api image through docker, or `--keys-with
+pi: MariaDB passwords, the database URL, the key passphrase, the blind-index and audit keys, and the RSA
+key pair file made by `python -m services.api keys init` (in the api image through docker, or `--keys-with
 local` with this checkout's Python).
 
 Standard library only: it runs on a bare host. Existing files are kept (a re-run fills in what is
@@ -212,13 +212,14 @@ def run_keys_init(folder: Path, how: str, image: str) -> None:
             "API_PRIVATE_KEY_FILE": str(folder / RSA_KEY_FILE),
             "API_KEY_PASSPHRASE": (folder / "api_key_passphrase").read_text().strip(),
             "API_BLIND_INDEX_KEY": (folder / "api_blind_index_key").read_text().strip(),
+            "API_AUDIT_KEY": (folder / "api_audit_key").read_text().strip(),
             "ANPR_ENV_FILE": "/nonexistent/.env",
         }
         cmd = [sys.executable, "-m", "services.api", "keys", "init"]
         proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     else:
         # The folder is mounted as /run/secrets, where the settings read api_key_passphrase and
-        # api_blind_index_key by name; the key file is written beside them as this user.
+        # api_blind_index_key (and api_audit_key) by name; the key file is written beside them as this user.
         cmd = [
             "docker",
             "run",
@@ -251,6 +252,7 @@ def init_pi(args: argparse.Namespace, inst: Installer) -> None:
     )
     inst.secret(folder / "api_key_passphrase", lambda: random_secret(24))
     inst.secret(folder / "api_blind_index_key", random_secret)
+    inst.secret(folder / "api_audit_key", random_secret)
     if args.mqtt_password_file:
         inst.secret(folder / "mqtt_password", lambda: Path(args.mqtt_password_file).read_text().strip())
     elif not (folder / "mqtt_password").exists():
@@ -267,8 +269,9 @@ def init_pi(args: argparse.Namespace, inst: Installer) -> None:
         run_keys_init(folder, args.keys_with, args.api_image)
         inst._own(key, 0o600)
         inst.created.append(key)
-    print(f"pi secrets in {folder}; back up api_rsa_key.pem, api_key_passphrase and api_blind_index_key")
-    print("together, away from the Pi: without them the stored plates cannot be read.")
+    print(f"pi secrets in {folder}; back up api_rsa_key.pem, api_key_passphrase, api_blind_index_key and")
+    print("api_audit_key together, away from the Pi: without them the stored plates cannot be read (and the")
+    print("audit log cannot be verified).")
 
 
 def main(argv: list[str] | None = None) -> int:

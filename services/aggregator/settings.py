@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from anpr.messages import SNAPSHOT_MAX_BYTES
 from anpr.settings import ServiceSettings, settings_config
+
+CameraRole = Literal["entry", "exit", "both"]
 
 
 class AggregatorSettings(ServiceSettings):
@@ -56,6 +58,11 @@ class AggregatorSettings(ServiceSettings):
         default=50.0, gt=0, le=10_000, description="events published per second at most"
     )
 
+    camera_roles: Annotated[dict[str, CameraRole], NoDecode] = Field(
+        default_factory=dict,
+        description="camera=role pairs, comma-separated, role entry|exit|both; unnamed cameras: both",
+    )
+
     @property
     def outbox_path(self) -> Path:
         return self.outbox_file or self.state_file.with_suffix(".outbox.sqlite")
@@ -66,3 +73,19 @@ class AggregatorSettings(ServiceSettings):
         if isinstance(value, str):
             return tuple(c.strip() for c in value.split(",") if c.strip())
         return value
+
+    @field_validator("camera_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: Any) -> Any:
+        """ "gate-in=entry,gate-out=exit" -> {"gate-in": "entry", "gate-out": "exit"}."""
+        if not isinstance(value, str):
+            return value
+        roles: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in value.split(","))):
+            camera, sep, role = (part.strip() for part in pair.partition("="))
+            if not sep or not camera:
+                raise ValueError(f"{pair!r} is not camera=role (e.g. gate-in=entry,gate-out=exit)")
+            if camera in roles:
+                raise ValueError(f"camera {camera!r} is given a role twice")
+            roles[camera] = role
+        return roles

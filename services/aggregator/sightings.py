@@ -16,7 +16,10 @@ every ReadsMessage moves it, with or without reads. Rules, with W the window:
   plate is the vote over its reads (see `vote.py`).
 * A closing sighting whose plate (or best read) is the same plate as one inside is that car's
   `exit`, and the event carries the plate recorded at entry, so entry and exit pair up. Otherwise
-  it is an `entry`. So a plate's sightings alternate entry, exit, entry...
+  it is an `entry`. So a plate's sightings alternate entry, exit, entry... That is on a camera of
+  role `both` (the default). A camera of role `entry` only makes entries (a plate already inside
+  missed its exit: it is entered again), one of role `exit` only exits (a plate not inside missed
+  its entry: an exit all the same). Who is inside is one set for all cameras of the lot.
 
 Limits: two cars whose plates differ in one character, seen by one camera within W of each other,
 are taken for one car. A camera that stops sending keeps its sightings open until it resumes.
@@ -212,7 +215,16 @@ class Aggregator:
     def _event_of(self, s: Sighting) -> EventMessage:
         plate = sighting_plate(s)
         identity = self._inside_match({plate, s.best.normalized})
-        kind = EventType.EXIT if identity is not None else EventType.ENTRY
+        role = self.settings.camera_roles.get(s.camera, "both")
+        if role == "both":
+            kind = EventType.EXIT if identity is not None else EventType.ENTRY
+        else:
+            kind = EventType(role)
+            if (kind is EventType.ENTRY) == (identity is not None):
+                missed = "exit" if identity is not None else "entry"
+                log.info(
+                    "%s %s on %s camera %s: its %s was missed", kind.value, plate, role, s.camera, missed
+                )
         best = s.best
         event = EventMessage(
             type=kind,
@@ -229,8 +241,10 @@ class Aggregator:
         )
         if identity is not None:
             del self._state.inside[identity]
-        else:
-            self._state.inside[plate] = Inside(since=event.time, camera=s.camera, event_id=event.event_id)
+        if kind is EventType.ENTRY:
+            self._state.inside[event.plate] = Inside(
+                since=event.time, camera=s.camera, event_id=event.event_id
+            )
         self._state.outbox.append(event)
         log.info(
             "%s %s on %s at %s (%d read(s) from %s to %s, best %.2f%s)",

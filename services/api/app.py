@@ -15,7 +15,19 @@ from services.api.db import UNAVAILABLE
 from services.api.deps import guard
 from services.api.middleware import RequestGate
 from services.api.openapi import describe_errors
-from services.api.routes import alerts, auth, deadletters, fees, health, ingest, lists, live, records, web
+from services.api.routes import (
+    alerts,
+    audit,
+    auth,
+    deadletters,
+    fees,
+    health,
+    ingest,
+    lists,
+    live,
+    records,
+    web,
+)
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
@@ -54,6 +66,7 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         lists.router,
         alerts.router,  # plate lists, alerts, webhooks
         fees.router,
+        audit.router,
         web.router,
     )
     app.add_middleware(RequestGate, runtime=runtime)

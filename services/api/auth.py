@@ -23,6 +23,7 @@ import pyotp
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from services.api import audit
 from services.api.crypto import Cipher
 from services.api.db import as_utc, utc_naive
 from services.api.models import Client
@@ -125,6 +126,7 @@ class ClientAdmin:
                     created_at=utc_naive(self._clock()),
                 )
             )
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_create", subject=name)
         return new
 
     async def list(self) -> list[ClientInfo]:
@@ -150,12 +152,14 @@ class ClientAdmin:
                 .where(SessionRow.client_id == client_id, SessionRow.revoked_at.is_(None))
                 .values(revoked_at=utc_naive(self._clock()))
             )
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_disable", subject=name)
 
     async def delete(self, name: str) -> None:
         async with self._sf() as s, s.begin():
             client_id = await self._id(s, name)
             await s.execute(delete(SessionRow).where(SessionRow.client_id == client_id))
             await s.execute(delete(Client).where(Client.id == client_id))
+            await audit.record(s, actor=audit.CLI_ACTOR, action="client_delete", subject=name)
 
     @staticmethod
     async def _id(s, name: str) -> int:  # noqa: ANN001
@@ -218,11 +222,15 @@ class Authenticator:
                     .values(last_totp_step=step, last_login_at=utc_naive(now))
                 )
                 ok = result.rowcount == 1  # 0: this step (or a later one) was already used
+            name = client.name if client is not None else None  # a rollback expires the row
             if not ok:
                 await s.rollback()
                 if client_key is not None:
                     await self._per_client.fail(s, client_key, now)
                 await self._per_address.fail(s, address_key, now)
+                await audit.record(
+                    s, actor=None, action="login_failed", subject=name, after={"address": address}
+                )
                 await s.commit()
                 raise InvalidCredentials("invalid credentials")
             assert client is not None and client_key is not None
@@ -239,6 +247,7 @@ class Authenticator:
                 )
             )
             await self._per_client.clear(s, client_key)
+            await audit.record(s, actor=name, action="login", subject=name, after={"address": address})
             await s.commit()
         return session_token, expires
 

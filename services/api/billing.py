@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from services.api import audit
 from services.api import stats as stats_mod
 from services.api.db import as_utc, utc_naive
 from services.api.fee_schemas import (
@@ -124,6 +125,9 @@ class Billing:
         )
         async with self._sf() as s:
             s.add(row)
+            await s.flush()
+            after = {"effective_from": effective_from.isoformat(), "rules": rules.model_dump(mode="json")}
+            await audit.record(s, actor=client, action="tariff", subject=f"version {row.id}", after=after)
             await s.commit()
             await s.refresh(row)
         return self._public_version(row)
@@ -210,13 +214,18 @@ class Billing:
                 "status", "this visit has no fee to pay (no tariff, or no entry or exit seen); waive it"
             )
         async with self._sf() as s:
-            row = await s.get(Payment, str(key)) or Payment(visit_key=str(key))
+            row = await s.get(Payment, str(key)) or Payment(visit_key=str(key), status="unpaid")
+            before = {"status": row.status, "amount": row.amount, "currency": row.currency}
             row.status = status
             row.amount = charged.amount if status == "paid" and charged else None
             row.currency = charged.currency if status == "paid" and charged else None
             row.set_by = client
             row.set_at = utc_naive(self._clock())
             s.add(row)
+            after = {"status": row.status, "amount": row.amount, "currency": row.currency}
+            await audit.record(
+                s, actor=client, action="payment", subject=str(key), before=before, after=after
+            )
             await s.commit()
         return await self.visit(key)
 

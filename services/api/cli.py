@@ -1,4 +1,5 @@
-"""Admin commands: key pair set-up and rotation, client management. `python -m services.api -h`."""
+"""Admin commands: key pair set-up and rotation, client management, audit log check, purge.
+`python -m services.api -h`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from services.api import keyfile
+from services.api import audit, keyfile
 from services.api.keyring import rotate
-from services.api.runtime import ConfigError, Runtime, load_pair
+from services.api.retention import Purged, purge
+from services.api.runtime import ConfigError, Runtime, audit_secret, load_pair
 from services.api.settings import ApiSettings
 
 T = TypeVar("T")
@@ -24,7 +26,7 @@ T = TypeVar("T")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.api", description="ANPR records service")
     parser.add_argument("--check-config", action="store_true", help="validate settings, print them, exit")
-    sub = parser.add_subparsers(dest="command", metavar="{serve,keys,tls,clients}")
+    sub = parser.add_subparsers(dest="command", metavar="{serve,keys,tls,clients,audit,purge}")
     sub.add_parser("serve", help="run the HTTP API and the MQTT consumer (default)")
 
     keys = sub.add_parser("keys", help="the RSA key pair file and other install secrets").add_subparsers(
@@ -55,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     clients.add_parser("list", help="clients and their state")
     clients.add_parser("disable", help="refuse logins and end sessions").add_argument("name")
     clients.add_parser("delete", help="remove a client and its sessions").add_argument("name")
+    audit_cmd = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
+    audit_cmd.add_parser("verify", help="check its hash chain: 'ok N entries' or the first broken entry")
+    purge = sub.add_parser("purge", help="delete records and snapshots past API_RETENTION_*_DAYS now")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
     return parser
 
 
@@ -92,6 +98,8 @@ def keys_init(settings: ApiSettings, force: bool) -> int:
     extra = []
     if settings.blind_index_key is None:
         extra.append(f"API_BLIND_INDEX_KEY={base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}")
+    if settings.audit_key is None:
+        extra.append(f"API_AUDIT_KEY={base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}")
     if settings.device_token is None:
         extra.append(f"API_DEVICE_TOKEN={base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}")
     if extra and settings.common.environment == "development" and _append_env(extra):
@@ -129,7 +137,7 @@ async def keys_rotate(settings: ApiSettings, keep_old: bool) -> int:
     # The new file exists before the database changes, so an interruption never loses the new key.
     keyfile.write(staged, new, settings.key_passphrase.get_secret_value(), settings.key_scrypt_n, force=True)
     try:
-        version, count = await _with_runtime(settings, lambda rt: rotate(rt.sf, old, new))
+        version, count = await _with_runtime(settings, lambda rt: _rotate(rt, old, new))
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -141,6 +149,26 @@ async def keys_rotate(settings: ApiSettings, keep_old: bool) -> int:
     print(f"rotated to key version {version}: {count} data key(s) re-wrapped; {path} holds the new pair")
     if keep_old:
         print(f"the old pair is in {retired}: destroy it once no backup needs it")
+    return 0
+
+
+async def _rotate(rt: Runtime, old: keyfile.KeyPair, new: keyfile.KeyPair) -> tuple[int, int]:
+    await rt.open_keys()  # the audit log records the rotation
+    return await rotate(rt.sf, old, new)
+
+
+async def audit_verify(settings: ApiSettings) -> int:
+    verdict = await _with_runtime(settings, lambda rt: audit.verify(rt.sf, audit_secret(settings)))
+    print(verdict.line(), file=sys.stdout if verdict.ok else sys.stderr)
+    return 0 if verdict.ok else 1
+
+
+async def purge_now(settings: ApiSettings, dry_run: bool) -> int:
+    async def work(rt: Runtime) -> Purged:
+        await rt.open_keys()
+        return await purge(rt.sf, rt.retention_policy(), rt.clock(), actor=audit.CLI_ACTOR, dry_run=dry_run)
+
+    print((await _with_runtime(settings, work)).line(dry_run))
     return 0
 
 
@@ -213,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             return tls_init(settings, args.names, args.force)
         if args.command == "keys":
             return asyncio.run(keys_rotate(settings, args.keep_old))
+        if args.command == "audit":
+            return asyncio.run(audit_verify(settings))
+        if args.command == "purge":
+            return asyncio.run(purge_now(settings, args.dry_run))
         return asyncio.run(clients_cmd(settings, args))
     except (ConfigError, keyfile.KeyFileError, FileExistsError, ValueError, LookupError) as exc:
         print(f"api: {exc}", file=sys.stderr)

@@ -31,6 +31,7 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/icon.svg",
         "/app/js/alerts.js",
         "/app/js/api.js",
+        "/app/js/audit.js",
         "/app/js/cards.js",
         "/app/js/charts.js",
         "/app/js/dom.js",

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anpr.messages import utcnow
+from services.api import audit
 from services.api.crypto import (
     DATA_KEY_BYTES,
     BlindIndex,
@@ -94,4 +95,10 @@ async def rotate(sf: async_sessionmaker, old: KeyPair, new: KeyPair) -> tuple[in
         for row in rows:
             row.wrapped = wrap_key(new.public, unwrap_key(old.private, row.wrapped))
             row.key_version = new_version
+        await audit.record(
+            s,
+            actor=audit.CLI_ACTOR,
+            action="key_rotate",
+            after={"rsa_version": new_version, "data_keys": len(rows)},
+        )
     return new_version, len(rows)

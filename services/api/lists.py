@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anpr.plates import normalize, same_plate
+from services.api import audit
 from services.api.db import utc_naive
 from services.api.keyring import Keys
 from services.api.models import PlateListEntry, PlateListNearIndex
@@ -102,27 +103,36 @@ class PlateLists:
             s.add(row)
             await s.flush()
             s.add_all(PlateListNearIndex(entry_pk=row.id, digest=d) for d in index.near(plate))
+            after = self.public(row).model_dump(mode="json")
+            await audit.record(s, actor=created_by, action="list.add", subject=uid, after=after)
         return self.public(row)
 
-    async def update(self, entry_id: uuid.UUID, changes: dict[str, Any]) -> PlateListEntryPublic:
+    async def update(self, entry_id: uuid.UUID, changes: dict[str, Any], actor: str) -> PlateListEntryPublic:
         """`changes` holds only what the client sent: `note`, `expires_at` (None: never)."""
         async with self._sf() as s, s.begin():
             row = await s.scalar(select(PlateListEntry).where(PlateListEntry.uid == str(entry_id)))
             if row is None:
                 raise NoSuchEntry(str(entry_id))
+            before = self.public(row).model_dump(mode="json")
             if changes.get("note") is not None:
                 row.note_ct = self._seal("note", row.uid, changes["note"])
             if "expires_at" in changes:
                 row.expires_at = utc_naive(changes["expires_at"]) if changes["expires_at"] else None
+            after = self.public(row).model_dump(mode="json")
+            await audit.record(
+                s, actor=actor, action="list.change", subject=row.uid, before=before, after=after
+            )
         return self.public(row)
 
-    async def remove(self, entry_id: uuid.UUID) -> PlateListEntryPublic:
+    async def remove(self, entry_id: uuid.UUID, actor: str) -> PlateListEntryPublic:
         async with self._sf() as s, s.begin():
             row = await s.scalar(select(PlateListEntry).where(PlateListEntry.uid == str(entry_id)))
             if row is None:
                 raise NoSuchEntry(str(entry_id))
             gone = self.public(row)
             await s.execute(delete(PlateListEntry).where(PlateListEntry.id == row.id))
+            before = gone.model_dump(mode="json")
+            await audit.record(s, actor=actor, action="list.remove", subject=row.uid, before=before)
         return gone
 
     async def page(

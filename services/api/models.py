@@ -285,3 +285,33 @@ class Payment(Base):
     currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -- audit log (audit team) ---------------------------------------------------------------------------------
+class AuditHead(Base):
+    """The chain's one head row (id 1): the last entry's number and hash. Appending updates it first, so
+    its row lock serialises writers and two can never fork the chain; verify compares it with the last
+    entry, so deleting the newest entries shows too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """One audited change. `hash` = HMAC-SHA256 under the audit key of the previous entry's hash and this
+    entry's fields; `before_ct` / `after_ct` are sealed JSON (they may hold a plate)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    before_ct: Mapped[bytes | None] = mapped_column(Blob, nullable=True)
+    after_ct: Mapped[bytes | None] = mapped_column(Blob, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

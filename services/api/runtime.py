@@ -14,7 +14,7 @@ import pytz
 from sqlalchemy import text
 
 from anpr.messages import AlertMessage, Kind, topic, utcnow
-from services.api import keyfile
+from services.api import audit, keyfile
 from services.api.alerts import AlertCenter, AlertingEventStore, check_overstays_every
 from services.api.auth import Authenticator, ClientAdmin
 from services.api.billing import Billing
@@ -25,6 +25,7 @@ from services.api.keyring import Keys, open_keys, plaintext_keys
 from services.api.lists import PlateLists
 from services.api.live import LiveFeed
 from services.api.ratelimit import FailureLimiter
+from services.api.retention import Policy, purge_forever
 from services.api.settings import ApiSettings
 from services.api.store import EventStore
 from services.api.webhooks import Webhooks
@@ -41,6 +42,17 @@ def require_index_key(settings: ApiSettings) -> bytes:
     if key is None:
         raise ConfigError("API_BLIND_INDEX_KEY is not set; `python -m services.api keys init` makes one")
     return key
+
+
+def audit_secret(settings: ApiSettings) -> bytes:
+    """The audit chain's key; in development only, without one, a key derived from the blind-index key."""
+    key = settings.audit_key_bytes
+    if key is not None:
+        return key
+    if settings.common.environment != "development":
+        raise ConfigError("API_AUDIT_KEY is not set; `python -m services.api keys init` makes one")
+    log.warning("development: API_AUDIT_KEY unset; the audit chain uses a key derived from the index key")
+    return hashlib.sha256(b"anpr-api development audit key\x00" + require_index_key(settings)).digest()
 
 
 def load_pair(settings: ApiSettings) -> keyfile.KeyPair:
@@ -67,6 +79,7 @@ class Runtime:
         self._webhooks: Webhooks | None = None
         self._tasks: list[asyncio.Task] = []
         self._billing: Billing | None = None
+        self._purger: asyncio.Task[None] | None = None
         # Only the hash is kept, and compared in constant time.
         token = settings.device_token.get_secret_value() if settings.device_token else None
         self.device_token_hash = hashlib.sha256(token.encode()).digest() if token else None
@@ -84,6 +97,7 @@ class Runtime:
             self._keys = plaintext_keys(index_key)
         else:
             self._keys = await open_keys(self.sf, load_pair(self.settings), index_key)
+        audit.attach(self.sf, self._keys.cipher, audit_secret(self.settings), self.clock)
         return self._keys
 
     async def start(self) -> None:
@@ -119,8 +133,17 @@ class Runtime:
         )
         self._dead_letters = DeadLetters(self.sf, keys, self.tz, self.clock)
         self._billing = Billing(
-            self.sf, self._store, ZoneInfo(s.common.timezone), self.clock, memberships=self._lists.memberships_of
+            self.sf,
+            self._store,
+            ZoneInfo(s.common.timezone),
+            self.clock,
+            memberships=self._lists.memberships_of,
         )
+        policy = self.retention_policy()
+        if policy.records_days or policy.snapshots_days:
+            self._purger = asyncio.create_task(
+                purge_forever(self.sf, policy, self.clock, s.retention_interval_s), name="retention"
+            )
         if s.mqtt_ingest:
             loop = asyncio.get_running_loop()
             self.consumer = EventConsumer(s, self._store, self._dead_letters, self.database_ok, loop)
@@ -139,6 +162,9 @@ class Runtime:
         self._tasks.clear()
         if self._webhooks is not None:
             await self._webhooks.close()
+        if self._purger is not None:
+            self._purger.cancel()
+            await asyncio.gather(self._purger, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.stop()
         await self.engine.dispose()
@@ -195,6 +221,9 @@ class Runtime:
     def keys(self) -> Keys:
         assert self._keys is not None, "keys not opened"
         return self._keys
+
+    def retention_policy(self) -> Policy:
+        return Policy(self.settings.retention_records_days, self.settings.retention_snapshots_days)
 
     def client_admin(self) -> ClientAdmin:
         return ClientAdmin(self.sf, self.keys.cipher, self.clock)

@@ -234,9 +234,24 @@ class DeliveryPublic(BaseModel):
     attempts: list[AttemptPublic]
     next_at: datetime | None = Field(description="next try (pending only)")
     delivered_at: datetime | None
+
+
 class Ticket(BaseModel):
     """A visit's printable receipt: the visit, the tariff version applied, its fee and payment."""
 
     visit: VisitPublic
     tariff: TariffVersionPublic | None = Field(description="the version in effect at entry; None: none was")
     timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")
+
+
+# -- audit log (audit team) ---------------------------------------------------------------------------------
+class AuditEntryPublic(BaseModel):
+    """One audit log entry (GET /api/v1/audit), its sealed parts opened."""
+
+    seq: int = Field(description="position in the hash chain, from 1")
+    at: datetime
+    actor: str | None = Field(description="the client (or `cli`) that acted; none for an unknown login")
+    action: str
+    subject: str | None
+    before: dict | None
+    after: dict | None

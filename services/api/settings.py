@@ -105,6 +105,19 @@ class ApiSettings(ServiceSettings):
         default=False,
         description="accept http:// webhook URLs (plates travel in clear); https only otherwise",
     )
+    # -- audit log and retention (audit team) -------------------------------------------------------------
+    audit_key: SecretStr | None = Field(
+        default=None, description="base64, >=32 bytes; HMAC key of the audit log's hash chain"
+    )
+    retention_records_days: int = Field(
+        default=365, ge=0, le=36_500, description="events older than this are deleted (0: kept forever)"
+    )
+    retention_snapshots_days: int = Field(
+        default=30, ge=0, le=36_500, description="snapshots older than this are dropped (0: kept forever)"
+    )
+    retention_interval_s: float = Field(
+        default=3600.0, ge=60, le=86_400 * 7, description="how often the service purges"
+    )
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiSettings:
@@ -119,7 +132,7 @@ class ApiSettings(ServiceSettings):
             raise ValueError("must be a power of 2")
         return n
 
-    @field_validator("blind_index_key")
+    @field_validator("blind_index_key", "audit_key")
     @classmethod
     def _valid_key(cls, key: SecretStr | None) -> SecretStr | None:
         if key is not None and len(decode_key(key.get_secret_value())) < MIN_BLIND_INDEX_KEY_BYTES:
@@ -130,6 +143,10 @@ class ApiSettings(ServiceSettings):
     def blind_index_key_bytes(self) -> bytes | None:
         return decode_key(self.blind_index_key.get_secret_value()) if self.blind_index_key else None
 
+    @property
+    def audit_key_bytes(self) -> bytes | None:
+        return decode_key(self.audit_key.get_secret_value()) if self.audit_key else None
+
     def unsafe_reasons(self) -> list[str]:
         reasons = super().unsafe_reasons()
         secret = self.key_passphrase.get_secret_value() if self.key_passphrase else None
@@ -138,6 +155,9 @@ class ApiSettings(ServiceSettings):
         index_key = self.blind_index_key_bytes
         if index_key is not None and len(set(index_key)) < 8:
             reasons.append("API_BLIND_INDEX_KEY looks like a placeholder, not random bytes")
+        audit_key = self.audit_key_bytes
+        if audit_key is not None and len(set(audit_key)) < 8:
+            reasons.append("API_AUDIT_KEY looks like a placeholder, not random bytes")
         if self.device_token is not None:
             token = self.device_token.get_secret_value()
             if token.lower() in PLACEHOLDER_SECRETS or len(token) < MIN_DEVICE_TOKEN_LEN:

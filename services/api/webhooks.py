@@ -29,6 +29,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from anpr.messages import encode
+from services.api import audit
 from services.api.alerts import alert_message
 from services.api.db import utc_naive
 from services.api.keyring import Keys
@@ -115,9 +116,10 @@ class Webhooks:
         )
         async with self._sf() as s, s.begin():
             s.add(row)
+            await audit.record(s, actor=created_by, action="webhook.add", subject=uid, after={"url": url})
         return WebhookCreated(**self._public(row, {}).model_dump(), secret=secret)
 
-    async def remove(self, webhook_id: uuid.UUID) -> WebhookPublic:
+    async def remove(self, webhook_id: uuid.UUID, actor: str) -> WebhookPublic:
         """Delete it and its undelivered alerts."""
         async with self._sf() as s, s.begin():
             row = await s.scalar(select(Webhook).where(Webhook.uid == str(webhook_id)))
@@ -125,6 +127,9 @@ class Webhooks:
                 raise NoSuchWebhook(str(webhook_id))
             gone = self._public(row, await self._counts(s, row.id))
             await s.execute(delete(Webhook).where(Webhook.id == row.id))
+            await audit.record(
+                s, actor=actor, action="webhook.remove", subject=row.uid, before={"url": row.url}
+            )
         return gone
 
     async def all(self) -> list[WebhookPublic]:

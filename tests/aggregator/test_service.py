@@ -71,6 +71,15 @@ def _drop_persistent_session(broker: tuple[str, int], client_id: str) -> None:
     client.disconnect()
 
 
+def tear_down(proc: subprocess.Popen, listener: Listener, broker: tuple[str, int], client_id: str) -> None:
+    """Whatever a test left running: the process, the listener, the service's persistent session."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=5)
+    listener.close()
+    _drop_persistent_session(broker, client_id)
+
+
 def test_the_service_publishes_events_and_survives_bad_payloads(
     mqtt_env: dict[str, str], mqtt_broker: tuple[str, int], topic_prefix: str, tmp_path: Path
 ) -> None:
@@ -140,11 +149,7 @@ def test_the_service_publishes_events_and_survives_bad_payloads(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        listener.close()
-        _drop_persistent_session(mqtt_broker, client_id)
+        tear_down(proc, listener, mqtt_broker, client_id)
 
     log = log_path.read_text()
     assert log.count(f"dropped a malformed message on {reads_topic}") == 3, log

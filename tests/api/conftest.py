@@ -40,6 +40,8 @@ TABLES = (
     "plate_list_entries",
     "payments",
     "tariff_versions",
+    "audit_log",
+    "audit_head",
     "login_failures",
     "sessions",
     "event_near_index",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyotp
@@ -135,3 +137,35 @@ def test_check_config_and_refusals(env: Path, monkeypatch: pytest.MonkeyPatch, c
     monkeypatch.setenv("API_DATABSE_URL", "typo")
     with pytest.raises(SystemExit):
         main(["--check-config"])
+
+
+def test_audit_verify_and_purge(env: Path, capsys) -> None:  # noqa: ANN001
+    assert main(["keys", "init"]) == 0
+    assert main(["clients", "create", "front-desk", "--no-qr"]) == 0
+    assert main(["clients", "disable", "front-desk"]) == 0
+
+    async def ingest_old() -> None:
+        rt = Runtime(ApiSettings())
+        await rt.start()
+        await rt.store.ingest(event("VLX039", at=datetime.now(timezone.utc) - timedelta(days=400)))
+        await rt.store.ingest(event("FA8M7S"))
+        await rt.stop()
+
+    asyncio.run(ingest_old())
+    capsys.readouterr()
+    assert main(["purge", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("would purge 1 event(s) before ")
+    assert main(["purge"]) == 0
+    assert capsys.readouterr().out.startswith("purged 1 event(s) before ")
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.strip() == "ok 3 entries"  # create, disable, purge
+
+    db = sqlite3.connect(os.environ["API_DATABASE_URL"].split("///", 1)[1])
+    with db:
+        db.execute("UPDATE audit_log SET subject = 'someone-else' WHERE seq = 1")
+    db.close()
+    assert main(["audit", "verify"]) == 1
+    assert (
+        capsys.readouterr().err.splitlines()[-1]
+        == "broken at entry 1: its content does not match its hash (edited)"
+    )

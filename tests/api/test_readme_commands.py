@@ -40,6 +40,7 @@ def test_keys_init_then_clients_create_then_serve(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     assert {line.split("=")[0] for line in dotenv.read_text().splitlines()} == {
         "API_BLIND_INDEX_KEY",
+        "API_AUDIT_KEY",
         "API_DEVICE_TOKEN",
     }
     assert dotenv.stat().st_mode & 0o777 == 0o600

@@ -85,6 +85,7 @@ def test_pi_secrets_are_what_the_records_service_reads(
     db_password = (pi / "mariadb_password").read_text().strip()
     assert settings.database_url == f"mysql+aiomysql://anpr:{db_password}@mariadb:3306/anpr"
     assert settings.blind_index_key_bytes is not None and len(settings.blind_index_key_bytes) == 32
+    assert settings.audit_key_bytes is not None and len(settings.audit_key_bytes) == 32
     assert settings.key_passphrase is not None
     pair = keyfile.load(settings.private_key_file, settings.key_passphrase.get_secret_value())
     assert pair.private.key_size >= 3072

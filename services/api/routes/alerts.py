@@ -58,10 +58,10 @@ async def add_webhook(body: WebhookCreate, runtime: RuntimeDep, client: CurrentC
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: ERROR})
-async def remove_webhook(webhook_id: uuid.UUID, runtime: RuntimeDep) -> None:
+async def remove_webhook(webhook_id: uuid.UUID, runtime: RuntimeDep, client: CurrentClient) -> None:
     """Remove the URL, and the alerts not yet delivered to it."""
     try:
-        await runtime.webhooks.remove(webhook_id)
+        await runtime.webhooks.remove(webhook_id, client.client_name)
     except NoSuchWebhook:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
 

@@ -67,21 +67,23 @@ async def add(body: PlateListCreate, runtime: RuntimeDep, client: CurrentClient)
     responses={404: ERROR},
     max_body_size=BODY_MAX_BYTES,
 )
-async def change(entry_id: uuid.UUID, body: PlateListUpdate, runtime: RuntimeDep) -> PlateListEntryPublic:
+async def change(
+    entry_id: uuid.UUID, body: PlateListUpdate, runtime: RuntimeDep, client: CurrentClient
+) -> PlateListEntryPublic:
     """Change the note or the expiry (`expires_at: null`: never expires)."""
     changes = body.model_dump(exclude_unset=True)
     if "expires_at" in changes:
         changes["expires_at"] = localize(runtime, changes["expires_at"])
     try:
-        return await runtime.lists.update(entry_id, changes)
+        return await runtime.lists.update(entry_id, changes, client.client_name)
     except NoSuchEntry:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None
 
 
 @router.delete("/lists/{entry_id}", status_code=status.HTTP_204_NO_CONTENT, responses={404: ERROR})
-async def remove(entry_id: uuid.UUID, runtime: RuntimeDep) -> None:
+async def remove(entry_id: uuid.UUID, runtime: RuntimeDep, client: CurrentClient) -> None:
     """Take the plate off that list."""
     try:
-        await runtime.lists.remove(entry_id)
+        await runtime.lists.remove(entry_id, client.client_name)
     except NoSuchEntry:
         raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND) from None

@@ -6,14 +6,18 @@ import csv
 import io
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from anpr.messages import EventType
-from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
+from services.api import audit
+from services.api.auth import Principal
+from services.api.deps import API_PREFIX, CurrentClient, PageDep, RuntimeDep, localize
 from services.api.errors import ERROR, invalid_query
+from services.api.runtime import Runtime
 from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage, VisitPublic
 from services.api.store import EventFilter, NotFound, PlateQuery
 from services.api.times import QueryTime
@@ -166,10 +170,17 @@ def _file_name(kind: str, runtime: RuntimeDep, lo: datetime | None, hi: datetime
     return f"{kind}_{first}_to_{end.astimezone(runtime.tz).date().isoformat()}.csv"
 
 
+async def _audited(runtime: Runtime, who: Principal, name: str, rows: int, filters: dict) -> None:
+    """An export is recorded before it is sent (the filters may name a plate: `after` is sealed)."""
+    after = {"rows": rows, **{k: v for k, v in filters.items() if v is not None}}
+    await audit.append(runtime.sf, actor=who.client_name, action="export", subject=name, after=after)
+
+
 @router.get("/export/events.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
+async def export_events(runtime: RuntimeDep, who: CurrentClient, f: FilterDep) -> Response:
     """Every matching event (same filters as /events), no paging."""
     items = await runtime.store.all_events(f)
+    await _audited(runtime, who, "events.csv", len(items), asdict(f))
     header = [
         "event_id",
         "type",
@@ -216,6 +227,7 @@ def _billing_cells(v: VisitPublic) -> list[str]:
 @router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def export_visits(
     runtime: RuntimeDep,
+    who: CurrentClient,
     plate: PlateParam = None,
     tolerant: TolerantParam = False,
     since: Since = None,
@@ -223,7 +235,10 @@ async def export_visits(
 ) -> Response:
     """Every visit of the range (same filters as /visits), no paging."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
-    items = await runtime.billing.annotate(await runtime.store.visit_list(lo, hi, _plate(plate, tolerant)))
+    query = _plate(plate, tolerant)
+    items = await runtime.billing.annotate(await runtime.store.visit_list(lo, hi, query))
+    filters = {"plate": asdict(query) if query else None, "since": lo, "until": hi}
+    await _audited(runtime, who, "visits.csv", len(items), filters)
     header = [
         "plate",
         "status",

@@ -2,6 +2,7 @@
 // Signing out, or any sign that the session ended, clears every view: no data stays in the page.
 import alerts from "./alerts.js";
 import * as api from "./api.js";
+import audit from "./audit.js";
 import { closeDialog, initDialog, links } from "./cards.js";
 import charts from "./charts.js";
 import { $, clearNotice, lot, notify, offsetOf, report } from "./dom.js";
@@ -13,7 +14,7 @@ import ticket from "./ticket.js";
 import vehicle from "./vehicle.js";
 import visits from "./visits.js";
 
-const VIEWS = { live, search, visits, inside, vehicle, charts, alerts, fees, ticket };
+const VIEWS = { live, search, visits, inside, vehicle, charts, alerts, fees, ticket, audit };
 const DEFAULT_VIEW = "live";
 let active = null;
 

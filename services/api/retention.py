@@ -1,0 +1,111 @@
+"""Retention: events older than API_RETENTION_RECORDS_DAYS are deleted, and snapshots older than
+API_RETENTION_SNAPSHOTS_DAYS dropped (the event stays, without its photo); 0 keeps them forever.
+
+The service purges by itself every API_RETENTION_INTERVAL_S (the first time one interval after
+start-up); `python -m services.api purge [--dry-run]` does it by hand. Each purge that removes
+something is recorded in the audit log with its counts and cut-offs, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import CursorResult, Result, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api import audit
+from services.api.db import utc_naive
+from services.api.models import Event
+
+log = logging.getLogger("services.api.retention")
+
+
+@dataclass(frozen=True)
+class Policy:
+    records_days: int
+    snapshots_days: int
+
+    def cutoffs(self, now: datetime) -> tuple[datetime | None, datetime | None]:
+        """(records, snapshots): rows before these times go; None keeps them."""
+        return (
+            now - timedelta(days=self.records_days) if self.records_days else None,
+            now - timedelta(days=self.snapshots_days) if self.snapshots_days else None,
+        )
+
+
+@dataclass(frozen=True)
+class Purged:
+    records_before: datetime | None
+    snapshots_before: datetime | None
+    events: int
+    snapshots: int
+
+    def line(self, dry_run: bool = False) -> str:
+        verb = "would purge" if dry_run else "purged"
+        records = f"{self.events} event(s) before {_when(self.records_before)}"
+        snapshots = f"{self.snapshots} snapshot(s) before {_when(self.snapshots_before)}"
+        return f"{verb} {records}; {snapshots}"
+
+
+def _when(cutoff: datetime | None) -> str:
+    return cutoff.isoformat(timespec="seconds") if cutoff else "never (kept forever)"
+
+
+async def purge_records(s: AsyncSession, before: datetime, dry_run: bool) -> int:
+    """Delete the events before `before` (their near-index rows cascade). The one place where the
+    other record tables (visit rows, roll-ups, corrections) are to be purged with them."""
+    old = Event.time < utc_naive(before)
+    if dry_run:
+        return await s.scalar(select(func.count()).select_from(Event).where(old)) or 0
+    return _count(await s.execute(delete(Event).where(old)))
+
+
+async def purge_snapshots(s: AsyncSession, before: datetime, dry_run: bool) -> int:
+    old = (Event.time < utc_naive(before)) & Event.snapshot_ct.is_not(None)
+    if dry_run:
+        return await s.scalar(select(func.count()).select_from(Event).where(old)) or 0
+    return _count(await s.execute(update(Event).where(old).values(snapshot_ct=None)))
+
+
+def _count(result: Result) -> int:
+    """Rows a DELETE or UPDATE changed."""
+    return cast(CursorResult, result).rowcount
+
+
+async def purge(
+    sf: async_sessionmaker, policy: Policy, now: datetime, *, actor: str, dry_run: bool = False
+) -> Purged:
+    records_before, snapshots_before = policy.cutoffs(now)
+    async with sf() as s, s.begin():
+        events = await purge_records(s, records_before, dry_run) if records_before else 0
+        snapshots = await purge_snapshots(s, snapshots_before, dry_run) if snapshots_before else 0
+        result = Purged(records_before, snapshots_before, events, snapshots)
+        if not dry_run and (events or snapshots):
+            after = {
+                "events": events,
+                "snapshots": snapshots,
+                "records_before": _when(records_before),
+                "snapshots_before": _when(snapshots_before),
+            }
+            await audit.record(s, actor=actor, action="purge", after=after)
+    return result
+
+
+async def purge_forever(
+    sf: async_sessionmaker, policy: Policy, clock: Callable[[], datetime], interval_s: float
+) -> None:
+    """The service's own purge, every `interval_s`; a failure is logged and tried again next time."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            result = await purge(sf, policy, clock(), actor=audit.SERVICE_ACTOR)
+        except Exception as exc:  # the database may be away; the next round tries again
+            log.error("purge failed (%s); trying again in %.0fs", exc.__class__.__name__, interval_s)
+            continue
+        if result.events or result.snapshots:
+            log.info(result.line())
