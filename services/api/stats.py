@@ -1,60 +1,66 @@
-"""Entries, exits and average stay per hour or per day of the lot's local time, with pandas."""
+"""Entries, exits and average stay per hour or per day of the lot's local time, from hourly counts.
+
+The counts are kept per UTC hour (pairing.py), so local hours and days are sums of whole hours: exact
+in every zone whose offset is a whole number of hours; in a zone with a half-hour offset an hour's
+counts land in the local hour it began in.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from bisect import bisect_right
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
-
-import pandas as pd
 
 from services.api.schemas import StatsBucket
 
 Interval = Literal["hour", "day"]
-_FREQ = {"hour": "h", "day": "D"}
+
+
+def _starts(since: datetime, until: datetime, interval: Interval, tz: tzinfo) -> Iterator[datetime]:
+    """Each bucket's start (aware, lot time), from the one holding `since` to the last before `until`."""
+    if interval == "hour":
+        t = since.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        while t < until:
+            yield t.astimezone(tz)
+            t += timedelta(hours=1)
+        return
+    day = since.astimezone(tz).date()
+    while (start := _midnight(day, tz)) < until:
+        yield start
+        day += timedelta(days=1)
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    naive = datetime.combine(day, time())
+    localize = getattr(tz, "localize", None)  # pytz zones need it; zoneinfo takes tzinfo directly
+    return localize(naive) if localize else naive.replace(tzinfo=tz)
 
 
 def buckets(
-    events: list[tuple[datetime, str]],
-    stays: list[tuple[datetime, float]],
+    per_hour: dict[datetime, list[float]],
     since: datetime,
     until: datetime,
     interval: Interval,
     tz: tzinfo,
 ) -> list[StatsBucket]:
-    """`events`: (aware time, 'entry'|'exit') in [since, until); `stays`: (aware exit time, seconds).
-    Every bucket between `since` and `until` is returned, empty ones with zero counts."""
-    freq = _FREQ[interval]
-    start = pd.Timestamp(since).tz_convert(tz).floor(freq, ambiguous=False, nonexistent="shift_backward")
-    end = pd.Timestamp(until).tz_convert(tz)
-    index = pd.date_range(start, end, freq=freq)
-    index = index[index < end]  # `until` is exclusive
-
-    def local(times: list[datetime]) -> pd.DatetimeIndex:
-        return pd.DatetimeIndex(pd.to_datetime(times, utc=True)).tz_convert(tz)
-
-    ev = pd.DataFrame({"type": [t for _, t in events]}, index=local([t for t, _ in events]))
-    counts = pd.DataFrame(
-        {
-            "entries": (ev["type"] == "entry").astype(int).resample(freq).sum(),
-            "exits": (ev["type"] == "exit").astype(int).resample(freq).sum(),
-        }
-    )
-    counts = (
-        counts.reindex(index, fill_value=0)
-        if len(counts)
-        else pd.DataFrame(0, index=index, columns=["entries", "exits"])
-    )
-    st = pd.Series([s for _, s in stays], index=local([t for t, _ in stays]), dtype=float)
-    mean_stay = st.resample(freq).mean().reindex(index) if len(st) else pd.Series(float("nan"), index=index)
-    out = []
-    for ts in index:
-        avg = mean_stay.get(ts)
-        out.append(
-            StatsBucket(
-                start=ts.to_pydatetime(),
-                entries=int(counts.at[ts, "entries"]),
-                exits=int(counts.at[ts, "exits"]),
-                avg_stay_s=None if avg is None or pd.isna(avg) else round(float(avg), 1),
-            )
+    """`per_hour`: naive UTC hour -> [entries, exits, visits ended, their total stay], already limited
+    to [since, until). Every bucket in the range is returned, empty ones with zero counts."""
+    starts = list(_starts(since, until, interval, tz))
+    if not starts:
+        return []
+    sums = [[0, 0, 0, 0.0] for _ in starts]
+    bounds = [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]
+    for hour, counts in per_hour.items():
+        # An hour that began before the first local bucket (half-hour zones) counts in the first.
+        i = max(bisect_right(bounds, hour) - 1, 0)
+        sums[i] = [a + b for a, b in zip(sums[i], counts, strict=True)]
+    return [
+        StatsBucket(
+            start=start,
+            entries=int(entries),
+            exits=int(exits),
+            avg_stay_s=round(stay / ended, 1) if ended else None,
         )
-    return out
+        for start, (entries, exits, ended, stay) in zip(starts, sums, strict=True)
+    ]

@@ -32,6 +32,10 @@ from services.api.settings import ApiSettings
 PASSPHRASE = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10  # cheap on purpose; allowed only with ANPR_ENVIRONMENT=development
 TABLES = (
+    "stats_hourly",
+    "visits",
+    "sightings",
+    "event_corrections",
     "login_failures",
     "sessions",
     "event_near_index",

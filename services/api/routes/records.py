@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from anpr.messages import EventType
 from services.api.deps import API_PREFIX, PageDep, RuntimeDep, localize
@@ -97,16 +98,7 @@ async def visits(
     """Visits that began (or, lacking an entry, ended) in [since, until); default the last 24 h.
     Newest first; `completed` and `avg_stay_s` cover the whole range, not only this page."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
-    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
-    stays = [v.duration_s for v in items if v.status == "completed" and v.duration_s is not None]
-    return VisitPage(
-        items=items[page.offset : page.offset + page.limit],
-        total=len(items),
-        limit=page.limit,
-        offset=page.offset,
-        completed=len(stays),
-        avg_stay_s=round(sum(stays) / len(stays), 1) if stays else None,
-    )
+    return await runtime.store.visit_page(lo, hi, _plate(plate, tolerant), page.limit, page.offset)
 
 
 @router.get("/occupancy", response_model=Occupancy)
@@ -131,13 +123,30 @@ async def stats(
     return await runtime.store.stats(lo, hi, interval)
 
 
-def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+async def _csv(name: str, header: Sequence[str], rows: AsyncIterator[Sequence[object]]) -> StreamingResponse:
+    """Streamed in constant memory as the database pages rows in. The first row is read before the
+    answer starts, so a failure there (a row failing its integrity check) is still an HTTP error."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buf.getvalue(),
+    first = await anext(rows, None)
+    if first is not None:
+        writer.writerow(first)
+
+    async def lines() -> AsyncIterator[str]:
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        async for row in rows:
+            writer.writerow(row)
+            if buf.tell() >= 64 * 1024:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    return StreamingResponse(
+        lines(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
@@ -169,7 +178,6 @@ def _file_name(kind: str, runtime: RuntimeDep, lo: datetime | None, hi: datetime
 @router.get("/export/events.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
     """Every matching event (same filters as /events), no paging."""
-    items = await runtime.store.all_events(f)
     header = [
         "event_id",
         "type",
@@ -195,9 +203,9 @@ async def export_events(runtime: RuntimeDep, f: FilterDep) -> Response:
             e.vehicle_class.value,
             e.read_count,
         ]
-        for e in items
+        async for e in runtime.store.stream_events(f)
     )
-    return _csv(_file_name("events", runtime, f.since, f.until), header, rows)
+    return await _csv(_file_name("events", runtime, f.since, f.until), header, rows)
 
 
 @router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -210,7 +218,7 @@ async def export_visits(
 ) -> Response:
     """Every visit of the range (same filters as /visits), no paging."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
-    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
+    visits = runtime.store.stream_visits(lo, hi, _plate(plate, tolerant))
     header = [
         "plate",
         "status",
@@ -236,6 +244,6 @@ async def export_visits(
             v.entry_event_id or "",
             v.exit_event_id or "",
         ]
-        for v in items
+        async for v in visits
     )
-    return _csv(_file_name("visits", runtime, lo, hi), header, rows)
+    return await _csv(_file_name("visits", runtime, lo, hi), header, rows)

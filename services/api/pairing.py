@@ -1,0 +1,202 @@
+"""What ingest keeps ready so no query pairs or decrypts a range: sightings (events as corrected),
+visit rows (paired when a sighting arrives, leaves or changes) and hourly roll-ups (numbers only).
+
+A change re-pairs only the slice of the plate's sightings around it (visits.visit_rows says why that
+suffices), so an exit arriving before its entry, a voided event or a corrected plate costs a few
+indexed queries, not a re-pairing of the plate's history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.db import as_utc, utc_naive
+from services.api.models import Event, HourlyStats, SightingRow, VisitRow
+from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
+
+#: Per UTC hour: entries, exits, completed visits ended, their total stay.
+Deltas = dict[datetime, list[float]]
+STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
+
+
+def hour_of(t: datetime) -> datetime:
+    return utc_naive(as_utc(t)).replace(minute=0, second=0, microsecond=0)
+
+
+def status_at(row: VisitRow, now: datetime, max_stay: timedelta) -> str:
+    """A stored visit's status seen at `now` (visits.pair_visits' rules)."""
+    if row.exit_pk is not None:
+        return "completed" if row.entry_pk is not None else "no_entry"
+    entered = as_utc(row.entry_time)
+    if row.open_until is None and entered <= now and now - entered <= max_stay:
+        return "parked"
+    return "no_exit"
+
+
+def sighting_of(row: SightingRow) -> Sighting:
+    return Sighting(row.event_pk, "", row.plate_index, row.type, as_utc(row.time), row.camera, row.split)
+
+
+def _visit_values(r: PairedRow) -> dict:
+    first = r.entry or r.exit
+    assert first is not None
+    return {
+        "plate_index": r.plate_key,
+        "entry_pk": r.entry.pk if r.entry else None,
+        "exit_pk": r.exit.pk if r.exit else None,
+        "start_time": utc_naive(first.time),
+        "entry_time": utc_naive(r.entry.time) if r.entry else None,
+        "exit_time": utc_naive(r.exit.time) if r.exit else None,
+        "open_until": utc_naive(r.open_until) if r.open_until else None,
+        "duration_s": r.duration_s if r.entry and r.exit else None,
+    }
+
+
+def count_visit(deltas: Deltas, exit_time: datetime | None, stay: float | None, sign: int) -> None:
+    if exit_time is not None and stay is not None:
+        d = deltas[hour_of(exit_time)]
+        d[2] += sign
+        d[3] += sign * stay
+
+
+def count_sighting(deltas: Deltas, kind: str, time: datetime, sign: int) -> None:
+    deltas[hour_of(time)][0 if kind == "entry" else 1] += sign
+
+
+def new_deltas() -> Deltas:
+    return defaultdict(lambda: [0, 0, 0, 0.0])
+
+
+def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
+    values = [dict(zip(("hour", *STAT_COLUMNS), (h, *d), strict=True)) for h, d in deltas.items() if any(d)]
+    if not values:
+        return None
+    if dialect == "sqlite":
+        stmt = sqlite.insert(HourlyStats).values(values)
+        added = {c: getattr(HourlyStats, c) + getattr(stmt.excluded, c) for c in STAT_COLUMNS}
+        return stmt.on_conflict_do_update(index_elements=["hour"], set_=added)
+    stmt = mysql.insert(HourlyStats).values(values)
+    return stmt.on_duplicate_key_update({c: getattr(HourlyStats, c) + stmt.inserted[c] for c in STAT_COLUMNS})
+
+
+async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
+    """`sighting` joins its plate's sequence (in the caller's transaction)."""
+    s.add(
+        SightingRow(
+            event_pk=sighting.pk,
+            plate_index=sighting.plate_key,
+            type=sighting.type,
+            camera=sighting.camera,
+            time=utc_naive(sighting.time),
+            split=sighting.split,
+        )
+    )
+    await s.flush()
+    deltas = new_deltas()
+    count_sighting(deltas, sighting.type, sighting.time, +1)
+    await _repair(s, sighting, deltas, max_stay)
+
+
+async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
+    """The event leaves the sequences (voided, or about to change); its neighbours re-pair."""
+    row = await s.get(SightingRow, event_pk)
+    if row is None:
+        return None
+    gone = sighting_of(row)
+    await s.delete(row)
+    await s.flush()
+    deltas = new_deltas()
+    count_sighting(deltas, gone.type, gone.time, -1)
+    await _repair(s, gone, deltas, max_stay)
+    return gone
+
+
+async def _neighbours(s: AsyncSession, x: Sighting, later: bool) -> list[Sighting]:
+    t = utc_naive(x.time)
+    col = SightingRow
+    if later:
+        cond = or_(col.time > t, and_(col.time == t, col.event_pk > x.pk))
+        order = (col.time.asc(), col.event_pk.asc())
+    else:
+        cond = or_(col.time < t, and_(col.time == t, col.event_pk < x.pk))
+        order = (col.time.desc(), col.event_pk.desc())
+    rows = await s.scalars(select(col).where(col.plate_index == x.plate_key, cond).order_by(*order).limit(2))
+    return [sighting_of(r) for r in rows]
+
+
+async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta) -> None:
+    """Re-pair the visits around `x` (present in the sequence, or just removed from it)."""
+    before = (await _neighbours(s, x, later=False))[::-1]
+    after = await _neighbours(s, x, later=True)
+    present = await s.get(SightingRow, x.pk) is not None
+    seq = [*before, *([x] if present else []), *after]
+    targets = [i for i, e in enumerate(seq) if e.pk == x.pk]
+    if before:
+        targets.append(len(before) - 1)
+    if after:
+        targets.append(len(seq) - len(after))
+    rows = visit_rows(seq, targets, max_stay)
+    touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    old = list(
+        await s.scalars(
+            select(VisitRow).where(or_(VisitRow.entry_pk.in_(touched), VisitRow.exit_pk.in_(touched)))
+        )
+    )
+    for v in old:
+        count_visit(deltas, v.exit_time, v.duration_s, -1)
+    if old:
+        await s.execute(delete(VisitRow).where(VisitRow.id.in_([v.id for v in old])))
+    if rows:
+        await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
+    for r in rows:
+        count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
+    stmt = _upsert(s.bind.dialect.name, deltas)
+    if stmt is not None:
+        await s.execute(stmt)
+
+
+def rebuild(conn: Connection, max_stay: timedelta) -> int:
+    """Sightings, visit rows and roll-ups from the events table (migration 0004, on a database that had
+    none). Returns the number of events."""
+    cols = (Event.id, Event.plate_index, Event.type, Event.camera, Event.time)
+    sightings = [
+        Sighting(pk, "", key, kind, as_utc(t), camera)
+        for pk, key, kind, camera, t in conn.execute(select(*cols))
+    ]
+    batch = 5000
+    for i in range(0, len(sightings), batch):
+        conn.execute(
+            insert(SightingRow),
+            [
+                {
+                    "event_pk": x.pk,
+                    "plate_index": x.plate_key,
+                    "type": x.type,
+                    "camera": x.camera,
+                    "time": utc_naive(x.time),
+                    "split": False,
+                }
+                for x in sightings[i : i + batch]
+            ],
+        )
+    rows: list[PairedRow] = []
+    for seq in plate_sequences(sightings).values():
+        rows += visit_rows(seq, range(len(seq)), max_stay)
+    for i in range(0, len(rows), batch):
+        conn.execute(insert(VisitRow), [_visit_values(r) for r in rows[i : i + batch]])
+    deltas = new_deltas()
+    for x in sightings:
+        count_sighting(deltas, x.type, x.time, +1)
+    for r in rows:
+        count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
+    hours = list(deltas.items())
+    for i in range(0, len(hours), batch):
+        stmt = _upsert(conn.dialect.name, dict(hours[i : i + batch]))
+        if stmt is not None:
+            conn.execute(stmt)
+    return len(sightings)
