@@ -53,10 +53,12 @@ def buckets(
     bounds = [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]
     for hour, counts in per_hour.items():
         # An hour that began before the first local bucket (half-hour zones) counts in the first.
-        i = max(bisect_right(bounds, hour) - 1, 0)
-        sums[i] = [a + b for a, b in zip(sums[i], counts, strict=True)]
+        total = sums[max(bisect_right(bounds, hour) - 1, 0)]
+        for k, v in enumerate(counts):
+            total[k] += v
+    # Built without validation: thousands of buckets for a year by hour, every value made here.
     return [
-        StatsBucket(
+        StatsBucket.model_construct(
             start=start,
             entries=int(entries),
             exits=int(exits),

@@ -428,11 +428,14 @@ class EventStore:
         per_hour: pairing.Deltas = pairing.new_deltas()
         async with self._sf() as s:
             if first < last:
-                rolled = await s.scalars(
-                    select(HourlyStats).where(HourlyStats.hour >= first, HourlyStats.hour < last)
+                h = HourlyStats
+                rolled = await s.execute(
+                    select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(
+                        h.hour >= first, h.hour < last
+                    )
                 )
-                for r in rolled:
-                    per_hour[r.hour] = [r.entries, r.exits, r.visits_ended, r.stay_s]
+                for hour, *counts in rolled.all():
+                    per_hour[hour] = counts
                 edges = [(utc_naive(since), first), (last, utc_naive(until))]
             else:
                 edges = [(utc_naive(since), utc_naive(until))]
@@ -440,7 +443,7 @@ class EventStore:
                 if lo < hi:
                     await self._count_rows(s, lo, hi, per_hour)
         buckets = stats_mod.buckets(per_hour, since, until, interval, self.tz)
-        return Stats(interval=interval, timezone=str(self.tz), buckets=buckets)
+        return Stats.model_construct(interval=interval, timezone=str(self.tz), buckets=buckets)
 
     async def _count_rows(
         self, s: AsyncSession, lo: datetime, hi: datetime, per_hour: pairing.Deltas
