@@ -15,7 +15,7 @@ from services.api.db import UNAVAILABLE
 from services.api.deps import guard
 from services.api.middleware import RequestGate
 from services.api.openapi import describe_errors
-from services.api.routes import auth, deadletters, health, ingest, live, records, web
+from services.api.routes import auth, corrections, deadletters, health, ingest, live, records, web
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
@@ -50,6 +50,7 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         ingest.router,
         live.router,
         records.router,
+        corrections.router,
         deadletters.router,
         web.router,
     )

@@ -15,6 +15,7 @@ from anpr.messages import utcnow
 from services.api import keyfile
 from services.api.auth import Authenticator, ClientAdmin
 from services.api.consumer import EventConsumer
+from services.api.corrections import Corrections
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.deadletters import DeadLetters
 from services.api.keyring import Keys, open_keys, plaintext_keys
@@ -122,6 +123,10 @@ class Runtime:
     def store(self) -> EventStore:
         assert self._store is not None, "runtime not started"
         return self._store
+
+    @property
+    def corrections(self) -> Corrections:
+        return Corrections(self.store, self.clock)
 
     @property
     def dead_letters(self) -> DeadLetters:

@@ -82,21 +82,21 @@ class EventStore:
         clock: Callable[[], datetime],
         max_stay: timedelta,
     ) -> None:
-        self._sf = sf
-        self._keys = keys
+        self.sf = sf
+        self.keys = keys
         self.tz = tz
         self._clock = clock
         self.max_stay = max_stay
         # Re-pairing reads a plate's neighbours then writes: one change at a time (one process serves).
-        self._pairing = asyncio.Lock()
+        self.pairing_lock = asyncio.Lock()
 
     # -- ingest ------------------------------------------------------------------------------------------
     async def ingest(self, event: EventMessage) -> bool:
         """Store `event` once: False when its event_id is already stored."""
         eid = str(event.event_id)
-        seal = self._keys.cipher.seal
+        seal = self.keys.cipher.seal
         candidates = json.dumps([{"text": c.text, "confidence": c.confidence} for c in event.candidates])
-        async with self._pairing, self._sf() as s:
+        async with self.pairing_lock, self.sf() as s:
             if await s.scalar(select(Event.id).where(Event.event_id == eid)) is not None:
                 return False
             row = Event(
@@ -109,7 +109,7 @@ class EventStore:
                 vehicle_class=event.vehicle_class.value,
                 confidence=event.confidence,
                 read_count=event.read_count,
-                plate_index=self._keys.index.exact(event.plate),
+                plate_index=self.keys.index.exact(event.plate),
                 plate_ct=seal(TABLE, "plate", eid, event.plate.encode()),
                 candidates_ct=seal(TABLE, "candidates", eid, candidates.encode()),
                 snapshot_ct=seal(TABLE, "snapshot", eid, event.snapshot_jpeg)
@@ -121,7 +121,7 @@ class EventStore:
             try:
                 await s.flush()
                 s.add_all(
-                    EventNearIndex(event_pk=row.id, digest=d) for d in self._keys.index.near(event.plate)
+                    EventNearIndex(event_pk=row.id, digest=d) for d in self.keys.index.near(event.plate)
                 )
                 sighting = Sighting(row.id, eid, row.plate_index, row.type, as_utc(event.time), row.camera)
                 await pairing.add(s, sighting, self.max_stay)
@@ -136,13 +136,13 @@ class EventStore:
 
     # -- plates ------------------------------------------------------------------------------------------
     def plate_of(self, row: Event) -> str:
-        return self._keys.cipher.open(TABLE, "plate", row.event_id, row.plate_ct).decode()
+        return self.keys.cipher.open(TABLE, "plate", row.event_id, row.plate_ct).decode()
 
-    def _corrected_plate(self, c: EventCorrection, event_id: str) -> str:
+    def corrected_plate(self, c: EventCorrection, event_id: str) -> str:
         assert c.plate_ct is not None
-        return self._keys.cipher.open(CORRECTIONS, "plate", event_id, c.plate_ct).decode()
+        return self.keys.cipher.open(CORRECTIONS, "plate", event_id, c.plate_ct).decode()
 
-    async def _corrections(self, s: AsyncSession, pks: list[int]) -> dict[int, EventCorrection]:
+    async def corrections_of(self, s: AsyncSession, pks: list[int]) -> dict[int, EventCorrection]:
         """Each event's current correction (its newest row), for those that have one."""
         if not pks:
             return {}
@@ -151,7 +151,7 @@ class EventStore:
         )
         return {c.event_pk: c for c in rows}
 
-    async def _plates(self, s: AsyncSession, keys: set[str]) -> dict[str, str]:
+    async def plates(self, s: AsyncSession, keys: set[str]) -> dict[str, str]:
         """One decrypted plate per blind-index value (equal index, equal plate), as read or corrected."""
         if not keys:
             return {}
@@ -159,7 +159,7 @@ class EventStore:
         rows = await s.execute(
             select(Event.event_id, Event.plate_index, Event.plate_ct).where(Event.id.in_(sub))
         )
-        out = {key: self._keys.cipher.open(TABLE, "plate", eid, ct).decode() for eid, key, ct in rows.all()}
+        out = {key: self.keys.cipher.open(TABLE, "plate", eid, ct).decode() for eid, key, ct in rows.all()}
         missing = keys - out.keys()
         if missing:  # plates that exist only as corrections
             fixed = await s.execute(
@@ -168,27 +168,27 @@ class EventStore:
                 .where(EventCorrection.plate_index.in_(missing))
             )
             for c, eid in fixed.all():
-                out.setdefault(c.plate_index, self._corrected_plate(c, eid))
+                out.setdefault(c.plate_index, self.corrected_plate(c, eid))
         return out
 
     async def _plate_keys(self, s: AsyncSession, q: PlateQuery) -> set[str]:
         """The blind-index values of the plates `q` matches (tolerant: near ones, each confirmed)."""
         if not q.tolerant:
-            return {self._keys.index.exact(q.normalized)}
+            return {self.keys.index.exact(q.normalized)}
         near = select(EventNearIndex.event_pk).where(
-            EventNearIndex.digest.in_(self._keys.index.near(q.normalized))
+            EventNearIndex.digest.in_(self.keys.index.near(q.normalized))
         )
         keys = set(
             await s.scalars(select(SightingRow.plate_index).where(SightingRow.event_pk.in_(near)).distinct())
         )
-        return {k for k, plate in (await self._plates(s, keys)).items() if q.confirms(plate)}
+        return {k for k, plate in (await self.plates(s, keys)).items() if q.confirms(plate)}
 
     # -- events ------------------------------------------------------------------------------------------
     def local(self, dt: datetime) -> datetime:
         return to_local(dt, self.tz)
 
     def public(self, row: Event, plate: str | None = None, has_snapshot: bool | None = None) -> EventPublic:
-        cands = json.loads(self._keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
+        cands = json.loads(self.keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
         return EventPublic(
             event_id=uuid.UUID(row.event_id),
             type=EventType(row.type),
@@ -222,17 +222,17 @@ class EventStore:
         """The events of `pks`, in that order, as corrected; snapshots are not read, only flagged."""
         stmt = select(Event, Event.snapshot_ct.is_not(None)).options(defer(Event.snapshot_ct))
         rows = {e.id: (e, snap) for e, snap in (await s.execute(stmt.where(Event.id.in_(pks)))).all()}
-        fixes = await self._corrections(s, pks)
+        fixes = await self.corrections_of(s, pks)
         out = []
         for pk in pks:
             e, snap = rows[pk]
             fix = fixes.get(pk)
-            plate = self._corrected_plate(fix, e.event_id) if fix and fix.plate_ct else None
+            plate = self.corrected_plate(fix, e.event_id) if fix and fix.plate_ct else None
             out.append(self.public(e, plate, bool(snap)))
         return out
 
     async def search(self, f: EventFilter, limit: int, offset: int) -> tuple[list[EventPublic], int]:
-        async with self._sf() as s:
+        async with self.sf() as s:
             keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
             if keys is not None and not keys:
                 return [], 0
@@ -248,14 +248,14 @@ class EventStore:
 
     async def stream_events(self, f: EventFilter) -> AsyncIterator[EventPublic]:
         """Every matching event, newest first, read CHUNK rows at a time (exports)."""
-        async with self._sf() as s:
+        async with self.sf() as s:
             keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
         if keys is not None and not keys:
             return
         stmt = self._filtered(f, keys)
         last: tuple[datetime, int] | None = None
         while True:
-            async with self._sf() as s:
+            async with self.sf() as s:
                 page = stmt
                 if last is not None:  # keyset paging: constant cost per chunk however deep
                     t, pk = last
@@ -275,11 +275,11 @@ class EventStore:
 
     async def snapshot(self, event_id: uuid.UUID) -> bytes:
         eid = str(event_id)
-        async with self._sf() as s:
+        async with self.sf() as s:
             row = await s.scalar(select(Event).where(Event.event_id == eid))
         if row is None or row.snapshot_ct is None:
             raise NotFound(eid)
-        return self._keys.cipher.open(TABLE, "snapshot", eid, row.snapshot_ct)
+        return self.keys.cipher.open(TABLE, "snapshot", eid, row.snapshot_ct)
 
     # -- visits ------------------------------------------------------------------------------------------
     def _visit_filter(self, since: datetime, until: datetime, keys: set[str] | None) -> list:
@@ -288,7 +288,7 @@ class EventStore:
             conds.append(VisitRow.plate_index.in_(keys))
         return conds
 
-    async def _visits_public(self, s: AsyncSession, rows: list[VisitRow]) -> list[VisitPublic]:
+    async def visits_public(self, s: AsyncSession, rows: list[VisitRow]) -> list[VisitPublic]:
         pks = [pk for v in rows for pk in (v.entry_pk, v.exit_pk) if pk is not None]
         events = {
             pk: (eid, camera)
@@ -296,7 +296,7 @@ class EventStore:
                 await s.execute(select(Event.id, Event.event_id, Event.camera).where(Event.id.in_(pks)))
             ).all()
         }
-        plates = await self._plates(s, {v.plate_index for v in rows})
+        plates = await self.plates(s, {v.plate_index for v in rows})
         now = self._clock()
         out = []
         for v in rows:
@@ -324,7 +324,7 @@ class EventStore:
     ) -> VisitPage:
         """Visits that began (or, without entry, ended) in [since, until), newest first: one page, and
         the range's totals counted in SQL."""
-        async with self._sf() as s:
+        async with self.sf() as s:
             keys = await self._plate_keys(s, plate) if plate is not None else None
             if keys is not None and not keys:
                 return VisitPage(items=[], total=0, limit=limit, offset=offset, completed=0, avg_stay_s=None)
@@ -345,7 +345,7 @@ class EventStore:
                     .offset(offset)
                 )
             )
-            items = await self._visits_public(s, rows)
+            items = await self.visits_public(s, rows)
         return VisitPage(
             items=items,
             total=total,
@@ -359,18 +359,18 @@ class EventStore:
         self, since: datetime, until: datetime, plate: PlateQuery | None
     ) -> AsyncIterator[VisitPublic]:
         """Every visit of the range, newest first, CHUNK rows per round trip (exports)."""
-        async with self._sf() as s:
+        async with self.sf() as s:
             keys = await self._plate_keys(s, plate) if plate is not None else None
         if keys is not None and not keys:
             return
         conds = self._visit_filter(since, until, keys)
         while True:
-            async with self._sf() as s:
+            async with self.sf() as s:
                 stmt = select(VisitRow).where(*conds).order_by(VisitRow.start_time.desc(), VisitRow.id.desc())
                 rows = list(await s.scalars(stmt.limit(CHUNK)))
                 if not rows:
                     return
-                items = await self._visits_public(s, rows)
+                items = await self.visits_public(s, rows)
             for v in items:
                 yield v
             t, vid = rows[-1].start_time, rows[-1].id
@@ -391,7 +391,7 @@ class EventStore:
                 .order_by(VisitRow.entry_time.desc())
             )
 
-        async with self._sf() as s:
+        async with self.sf() as s:
             parked = list(await s.scalars(open_at(limit, at)))
             over = list(await s.scalars(open_at(limit - OVERSTAY_LOOKBACK, limit)))
             rows = parked + over
@@ -402,7 +402,7 @@ class EventStore:
                     )
                 ).all()
             )
-            plates = await self._plates(s, {v.plate_index for v in rows})
+            plates = await self.plates(s, {v.plate_index for v in rows})
 
         def vehicle(v: VisitRow) -> ParkedVehicle:
             return ParkedVehicle(
@@ -426,7 +426,7 @@ class EventStore:
         if first < utc_naive(since):
             first += timedelta(hours=1)
         per_hour: pairing.Deltas = pairing.new_deltas()
-        async with self._sf() as s:
+        async with self.sf() as s:
             if first < last:
                 h = HourlyStats
                 rolled = await s.execute(

@@ -19,7 +19,7 @@ async def _sightings(store: EventStore, since: datetime, until: datetime) -> lis
     stmt = select(*cols).where(
         Event.time >= since.replace(tzinfo=None), Event.time < until.replace(tzinfo=None)
     )
-    async with store._sf() as s:  # noqa: SLF001 - the reference reads the table as the old code did
+    async with store.sf() as s:
         rows = (await s.execute(stmt)).all()
     return [Sighting(r[0], r[1], r[2], r[3], as_utc(r[4]), r[5]) for r in rows]
 

@@ -54,7 +54,7 @@ async def _visits(store: EventStore, since: datetime, until: datetime) -> list[t
 
 
 async def _all_events(store: EventStore) -> list[Event]:
-    async with store._sf() as s:  # noqa: SLF001
+    async with store.sf() as s:
         return list(await s.scalars(select(Event)))
 
 
