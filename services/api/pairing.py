@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select, union_all
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.api.db import as_utc, utc_naive
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
@@ -99,7 +100,7 @@ async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
     await s.flush()
     deltas = new_deltas()
     count_sighting(deltas, sighting.type, sighting.time, +1)
-    await _repair(s, sighting, deltas, max_stay)
+    await _repair(s, sighting, True, deltas, max_stay)
 
 
 async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
@@ -112,28 +113,28 @@ async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sightin
     await s.flush()
     deltas = new_deltas()
     count_sighting(deltas, gone.type, gone.time, -1)
-    await _repair(s, gone, deltas, max_stay)
+    await _repair(s, gone, False, deltas, max_stay)
     return gone
 
 
-async def _neighbours(s: AsyncSession, x: Sighting, later: bool) -> list[Sighting]:
-    t = utc_naive(x.time)
-    col = SightingRow
-    if later:
-        cond = or_(col.time > t, and_(col.time == t, col.event_pk > x.pk))
-        order = (col.time.asc(), col.event_pk.asc())
-    else:
-        cond = or_(col.time < t, and_(col.time == t, col.event_pk < x.pk))
-        order = (col.time.desc(), col.event_pk.desc())
-    rows = await s.scalars(select(col).where(col.plate_index == x.plate_key, cond).order_by(*order).limit(2))
-    return [sighting_of(r) for r in rows]
+async def _neighbours(s: AsyncSession, x: Sighting) -> tuple[list[Sighting], list[Sighting]]:
+    """The plate's two sightings before `x` and two after, in (time, pk) order (one round trip)."""
+    t, col = utc_naive(x.time), SightingRow
+    mine = col.plate_index == x.plate_key
+    earlier = or_(col.time < t, and_(col.time == t, col.event_pk < x.pk))
+    later = or_(col.time > t, and_(col.time == t, col.event_pk > x.pk))
+    before = select(col).where(mine, earlier).order_by(col.time.desc(), col.event_pk.desc()).limit(2)
+    after = select(col).where(mine, later).order_by(col.time.asc(), col.event_pk.asc()).limit(2)
+    both = union_all(before.subquery().select(), after.subquery().select()).subquery()
+    rows = await s.execute(select(aliased(SightingRow, both)))
+    seq = sorted((sighting_of(r) for r in rows.scalars()), key=lambda e: (e.time, e.pk))
+    key = (x.time, x.pk)
+    return [e for e in seq if (e.time, e.pk) < key], [e for e in seq if (e.time, e.pk) > key]
 
 
-async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta) -> None:
+async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, max_stay: timedelta) -> None:
     """Re-pair the visits around `x` (present in the sequence, or just removed from it)."""
-    before = (await _neighbours(s, x, later=False))[::-1]
-    after = await _neighbours(s, x, later=True)
-    present = await s.get(SightingRow, x.pk) is not None
+    before, after = await _neighbours(s, x)
     seq = [*before, *([x] if present else []), *after]
     targets = [i for i, e in enumerate(seq) if e.pk == x.pk]
     if before:
@@ -142,15 +143,13 @@ async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timede
         targets.append(len(seq) - len(after))
     rows = visit_rows(seq, targets, max_stay)
     touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
-    old = list(
-        await s.scalars(
-            select(VisitRow).where(or_(VisitRow.entry_pk.in_(touched), VisitRow.exit_pk.in_(touched)))
-        )
-    )
-    for v in old:
-        count_visit(deltas, v.exit_time, v.duration_s, -1)
+    v = VisitRow
+    touching = or_(v.entry_pk.in_(touched), v.exit_pk.in_(touched))
+    old = (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
+    for _, exit_time, stay in old:
+        count_visit(deltas, exit_time, stay, -1)
     if old:
-        await s.execute(delete(VisitRow).where(VisitRow.id.in_([v.id for v in old])))
+        await s.execute(delete(v).where(v.id.in_([o[0] for o in old])))
     if rows:
         await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
     for r in rows:
