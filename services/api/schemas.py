@@ -100,6 +100,10 @@ class Occupancy(BaseModel):
     at: datetime
     timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")
     count: int
+    capacity: int | None = Field(default=None, description="the lot's spaces (API_LOT_SPACES); None: unset")
+    free: int | None = Field(
+        default=None, description="spaces free at `at`: capacity less count (overstays occupy none here)"
+    )
     vehicles: list[ParkedVehicle]
     overstays: list[ParkedVehicle] = Field(
         default=[],

@@ -82,6 +82,11 @@ class ApiSettings(ServiceSettings):
         description="BENCHMARK ONLY: store sensitive fields unencrypted; refused outside development",
     )
 
+    # -- lot capacity ----------------------------------------------------------------------------------
+    lot_spaces: int | None = Field(
+        default=None, ge=1, le=100_000, description="parking spaces of the lot; unset: no free-space count"
+    )
+
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiSettings:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):

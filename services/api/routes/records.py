@@ -105,8 +105,13 @@ async def visits(
 async def occupancy(
     runtime: RuntimeDep, at: Annotated[QueryTime | None, Query(description="default: now")] = None
 ) -> Occupancy:
-    """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving."""
-    return await runtime.store.occupancy(localize(runtime, at))
+    """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving; with the lot's capacity
+    configured, the free spaces too."""
+    occ = await runtime.store.occupancy(localize(runtime, at))
+    spaces = runtime.settings.lot_spaces
+    if spaces is None:
+        return occ
+    return occ.model_copy(update={"capacity": spaces, "free": max(spaces - occ.count, 0)})
 
 
 @router.get("/stats", response_model=Stats)
