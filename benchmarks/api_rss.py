@@ -92,8 +92,8 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout
-        token = re.search(r"(anpr_\S+)", created).group(1)
-        secret = re.search(r"secret=([A-Z2-7]+)", created).group(1)
+        token = re.findall(r"(anpr_\S+)", created)[0]
+        secret = re.findall(r"secret=([A-Z2-7]+)", created)[0]
         server = subprocess.Popen([sys.executable, "-m", "services.api"], env=env, stderr=subprocess.DEVNULL)
         try:
             measure(server.pid, f"http://127.0.0.1:{port}", token, secret, args.events)
@@ -122,7 +122,7 @@ def measure(pid: int, base: str, token: str, secret: str, n: int) -> None:
         login = http.post("/api/v1/auth/login", json={"token": token, "code": pyotp.TOTP(secret).now()})
         auth = {"Authorization": f"Bearer {login.json()['session_token']}"}
         month, year = (now - timedelta(days=30)).isoformat(), (now - timedelta(days=364)).isoformat()
-        for path, params in [
+        views: list[tuple[str, dict[str, str | int]]] = [
             ("/app/", {}),
             ("/api/v1/events", {"limit": 50}),
             ("/api/v1/visits", {"since": month}),
@@ -131,7 +131,8 @@ def measure(pid: int, base: str, token: str, secret: str, n: int) -> None:
             ("/api/v1/stats", {"interval": "day", "since": year}),
             ("/api/v1/export/events.csv", {"since": month}),
             ("/api/v1/export/visits.csv", {"since": month}),
-        ]:
+        ]
+        for path, params in views:
             assert http.get(path, params=params, headers=auth).status_code == 200, path
         after = status_kib(pid)
     print(f"records service, {n} events ingested over HTTP, then the web app's queries")

@@ -33,6 +33,7 @@ def status_at(row: VisitRow, now: datetime, max_stay: timedelta) -> str:
     """A stored visit's status seen at `now` (visits.pair_visits' rules)."""
     if row.exit_pk is not None:
         return "completed" if row.entry_pk is not None else "no_entry"
+    assert row.entry_time is not None  # a row without exit has an entry
     entered = as_utc(row.entry_time)
     if row.open_until is None and entered <= now and now - entered <= max_stay:
         return "parked"
@@ -78,11 +79,13 @@ def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
     if not values:
         return None
     if dialect == "sqlite":
-        stmt = sqlite.insert(HourlyStats).values(values)
-        added = {c: getattr(HourlyStats, c) + getattr(stmt.excluded, c) for c in STAT_COLUMNS}
-        return stmt.on_conflict_do_update(index_elements=["hour"], set_=added)
-    stmt = mysql.insert(HourlyStats).values(values)
-    return stmt.on_duplicate_key_update({c: getattr(HourlyStats, c) + stmt.inserted[c] for c in STAT_COLUMNS})
+        lite = sqlite.insert(HourlyStats).values(values)
+        added = {c: getattr(HourlyStats, c) + getattr(lite.excluded, c) for c in STAT_COLUMNS}
+        return lite.on_conflict_do_update(index_elements=["hour"], set_=added)
+    maria = mysql.insert(HourlyStats).values(values)
+    return maria.on_duplicate_key_update(
+        {c: getattr(HourlyStats, c) + maria.inserted[c] for c in STAT_COLUMNS}
+    )
 
 
 async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
@@ -154,7 +157,7 @@ async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, m
         await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
     for r in rows:
         count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
-    stmt = _upsert(s.bind.dialect.name, deltas)
+    stmt = _upsert(s.get_bind().dialect.name, deltas)
     if stmt is not None:
         await s.execute(stmt)
 

@@ -168,7 +168,8 @@ class EventStore:
                 .where(EventCorrection.plate_index.in_(missing))
             )
             for c, eid in fixed.all():
-                out.setdefault(c.plate_index, self.corrected_plate(c, eid))
+                if c.plate_index is not None:
+                    out.setdefault(c.plate_index, self.corrected_plate(c, eid))
         return out
 
     async def _plate_keys(self, s: AsyncSession, q: PlateQuery) -> set[str]:
@@ -303,7 +304,8 @@ class EventStore:
             status = pairing.status_at(v, now, self.max_stay)
             entry = events.get(v.entry_pk) if v.entry_pk else None
             exit_ = events.get(v.exit_pk) if v.exit_pk else None
-            parked_s = (now - as_utc(v.entry_time)).total_seconds() if status == "parked" else None
+            parked = status == "parked" and v.entry_time is not None
+            parked_s = (now - as_utc(v.entry_time)).total_seconds() if parked and v.entry_time else None
             out.append(
                 VisitPublic(
                     plate=plates[v.plate_index],
@@ -405,6 +407,7 @@ class EventStore:
             plates = await self.plates(s, {v.plate_index for v in rows})
 
         def vehicle(v: VisitRow) -> ParkedVehicle:
+            assert v.entry_time is not None and v.entry_pk is not None  # selected by entry time
             return ParkedVehicle(
                 plate=plates[v.plate_index],
                 entry_event_id=uuid.UUID(events[v.entry_pk]),
@@ -458,5 +461,5 @@ class EventStore:
                 VisitRow.exit_time >= lo, VisitRow.exit_time < hi, VisitRow.duration_s.is_not(None)
             )
         )
-        for t, stay in stays.all():
-            pairing.count_visit(per_hour, t, stay, +1)
+        for exit_time, stay in stays.all():
+            pairing.count_visit(per_hour, exit_time, stay, +1)

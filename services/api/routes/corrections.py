@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.exceptions import RequestValidationError
@@ -15,7 +16,7 @@ from services.api.schemas import CorrectionPublic, MergeRequest, PlateCorrection
 from services.api.store import NotFound
 
 router = APIRouter(prefix=API_PREFIX, tags=["corrections"])
-ANSWERS = {404: ERROR, 409: ERROR}
+ANSWERS: dict[int | str, dict[str, Any]] = {404: ERROR, 409: ERROR}
 
 
 def _not_found(what: str) -> HTTPException:
