@@ -213,6 +213,7 @@ class VisitRow(Base):
         Index("ix_visits_start_time", "start_time", "id"),
         Index("ix_visits_plate_index_start_time", "plate_index", "start_time"),
         Index("ix_visits_entry_time", "entry_time"),
+        Index("ix_visits_exit_time", "exit_time"),  # statistics' part-hours count stays by exit
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -80,6 +80,7 @@ def upgrade() -> None:
     op.create_index("ix_visits_start_time", "visits", ["start_time", "id"])
     op.create_index("ix_visits_plate_index_start_time", "visits", ["plate_index", "start_time"])
     op.create_index("ix_visits_entry_time", "visits", ["entry_time"])
+    op.create_index("ix_visits_exit_time", "visits", ["exit_time"])
     op.create_table(
         "stats_hourly",
         sa.Column("hour", TIME, nullable=False),
