@@ -188,8 +188,14 @@ class EventStore:
     def local(self, dt: datetime) -> datetime:
         return to_local(dt, self.tz)
 
-    def public(self, row: Event, plate: str | None = None, has_snapshot: bool | None = None) -> EventPublic:
-        cands = json.loads(self.keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
+    def public(
+        self, row: Event, plate: str | None = None, has_snapshot: bool | None = None, candidates: bool = True
+    ) -> EventPublic:
+        cands = (
+            json.loads(self.keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
+            if candidates
+            else []
+        )
         return EventPublic(
             event_id=uuid.UUID(row.event_id),
             type=EventType(row.type),
@@ -219,9 +225,11 @@ class EventStore:
             stmt = stmt.where(SightingRow.time < utc_naive(f.until))
         return stmt
 
-    async def _events(self, s: AsyncSession, pks: list[int]) -> list[EventPublic]:
-        """The events of `pks`, in that order, as corrected; snapshots are not read, only flagged."""
-        stmt = select(Event, Event.snapshot_ct.is_not(None)).options(defer(Event.snapshot_ct))
+    async def _events(self, s: AsyncSession, pks: list[int], candidates: bool = True) -> list[EventPublic]:
+        """The events of `pks`, in that order, as corrected; snapshots are not read, only flagged
+        (nor candidates, unless asked: exports carry none)."""
+        skipped = [Event.snapshot_ct] if candidates else [Event.snapshot_ct, Event.candidates_ct]
+        stmt = select(Event, Event.snapshot_ct.is_not(None)).options(*(defer(c) for c in skipped))
         rows = {e.id: (e, snap) for e, snap in (await s.execute(stmt.where(Event.id.in_(pks)))).all()}
         fixes = await self.corrections_of(s, pks)
         out = []
@@ -229,7 +237,7 @@ class EventStore:
             e, snap = rows[pk]
             fix = fixes.get(pk)
             plate = self.corrected_plate(fix, e.event_id) if fix and fix.plate_ct else None
-            out.append(self.public(e, plate, bool(snap)))
+            out.append(self.public(e, plate, bool(snap), candidates))
         return out
 
     async def search(self, f: EventFilter, limit: int, offset: int) -> tuple[list[EventPublic], int]:
@@ -248,7 +256,7 @@ class EventStore:
             return await self._events(s, pks), int(total or 0)
 
     async def stream_events(self, f: EventFilter) -> AsyncIterator[EventPublic]:
-        """Every matching event, newest first, read CHUNK rows at a time (exports)."""
+        """Every matching event, newest first, read CHUNK rows at a time, without candidates (exports)."""
         async with self.sf() as s:
             keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
         if keys is not None and not keys:
@@ -269,7 +277,7 @@ class EventStore:
                 rows = (await s.execute(page.limit(CHUNK))).all()
                 if not rows:
                     return
-                events = await self._events(s, [r[0] for r in rows])
+                events = await self._events(s, [r[0] for r in rows], candidates=False)
             for e in events:
                 yield e
             last = (rows[-1][1], rows[-1][0])
