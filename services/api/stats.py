@@ -9,32 +9,33 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
 
 from services.api.schemas import StatsBucket
 
 Interval = Literal["hour", "day"]
+_BUCKETS = TypeAdapter(list[StatsBucket])
+HOUR = timedelta(hours=1)
 
 
 def _starts(since: datetime, until: datetime, interval: Interval, tz: tzinfo) -> Iterator[datetime]:
     """Each bucket's start (aware, lot time), from the one holding `since` to the last before `until`."""
+    # zoneinfo converts in C; pytz's per-call lookups cost ~0.1 s for a year of hours.
+    zone = ZoneInfo(tz.zone) if isinstance(getattr(tz, "zone", None), str) else tz  # type: ignore[attr-defined]
     if interval == "hour":
         t = since.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
         while t < until:
-            yield t.astimezone(tz)
+            yield t.astimezone(zone)
             t += timedelta(hours=1)
         return
-    day = since.astimezone(tz).date()
-    while (start := _midnight(day, tz)) < until:
+    day = since.astimezone(zone).date()
+    while (start := datetime.combine(day, time(), zone)) < until:
         yield start
         day += timedelta(days=1)
-
-
-def _midnight(day: date, tz: tzinfo) -> datetime:
-    naive = datetime.combine(day, time())
-    localize = getattr(tz, "localize", None)  # pytz zones need it; zoneinfo takes tzinfo directly
-    return localize(naive) if localize else naive.replace(tzinfo=tz)
 
 
 def buckets(
@@ -50,19 +51,23 @@ def buckets(
     if not starts:
         return []
     sums = [[0, 0, 0, 0.0] for _ in starts]
-    bounds = [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]
+    first = starts[0].astimezone(timezone.utc).replace(tzinfo=None)
+    bounds = [] if interval == "hour" else [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]
     for hour, counts in per_hour.items():
         # An hour that began before the first local bucket (half-hour zones) counts in the first.
-        total = sums[max(bisect_right(bounds, hour) - 1, 0)]
+        i = (hour - first) // HOUR if interval == "hour" else bisect_right(bounds, hour) - 1
+        total = sums[min(max(i, 0), len(sums) - 1)]
         for k, v in enumerate(counts):
             total[k] += v
-    # Built without validation: thousands of buckets for a year by hour, every value made here.
-    return [
-        StatsBucket.model_construct(
-            start=start,
-            entries=int(entries),
-            exits=int(exits),
-            avg_stay_s=round(stay / ended, 1) if ended else None,
-        )
-        for start, (entries, exits, ended, stay) in zip(starts, sums, strict=True)
-    ]
+    # Validated in one call (in Rust): a year by hour is 8,784 buckets.
+    return _BUCKETS.validate_python(
+        [
+            {
+                "start": start,
+                "entries": entries,
+                "exits": exits,
+                "avg_stay_s": round(stay / ended, 1) if ended else None,
+            }
+            for start, (entries, exits, ended, stay) in zip(starts, sums, strict=True)
+        ]
+    )
