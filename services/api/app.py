@@ -19,6 +19,7 @@ from services.api.routes import (
     alerts,
     audit,
     auth,
+    corrections,
     deadletters,
     fees,
     health,
@@ -62,6 +63,7 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
         ingest.router,
         live.router,
         records.router,
+        corrections.router,
         deadletters.router,
         lists.router,
         alerts.router,  # plate lists, alerts, webhooks

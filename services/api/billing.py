@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,13 +31,14 @@ from services.api.fee_schemas import (
     VisitBilling,
 )
 from services.api.fees import fee
-from services.api.models import Event, Payment, TariffVersion
+from services.api.models import Payment, TariffVersion
 from services.api.schemas import Ticket, VisitPublic
-from services.api.store import EventStore, PlateQuery
+from services.api.store import EventStore
 from services.api.times import to_local
 
 #: Crockford's base 32: no I, L, O or U, so a ticket id read aloud or typed back is unambiguous.
 TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ANNOTATE_CHUNK = 500  # visits billed per round trip in a streamed export
 TICKET_CHARS = 8  # 40 bits: a collision is unlikely before about a million visits
 
 #: Plate -> its plate-list memberships (e.g. {"staff"}); the plate-list feature supplies the lookup.
@@ -133,6 +134,18 @@ class Billing:
         return self._public_version(row)
 
     # -- fees and payments -------------------------------------------------------------------------------
+    async def annotate_stream(self, visits: AsyncIterator[VisitPublic]) -> AsyncIterator[VisitPublic]:
+        """`annotate` over a stream (exports), a chunk at a time so memory stays flat."""
+        chunk: list[VisitPublic] = []
+        async for v in visits:
+            chunk.append(v)
+            if len(chunk) == ANNOTATE_CHUNK:
+                for billed in await self.annotate(chunk):
+                    yield billed
+                chunk = []
+        for billed in await self.annotate(chunk):
+            yield billed
+
     async def annotate(self, visits: list[VisitPublic]) -> list[VisitPublic]:
         """The visits with their ticket id, fee (final, or so far for a car inside) and payment."""
         if not visits:
@@ -181,16 +194,8 @@ class Billing:
 
     async def visit(self, key: uuid.UUID) -> VisitPublic | None:
         """The visit whose key is `key` (its entry's event id, or its exit's without entry), billed."""
-        async with self._sf() as s:
-            row = await s.scalar(select(Event).where(Event.event_id == str(key)))
-        if row is None:
-            return None
-        at = as_utc(row.time)
-        found = await self._store.visit_list(
-            at, at + timedelta(microseconds=1), PlateQuery(self._store.plate_of(row))
-        )
-        match = [v for v in found if visit_key(v) == str(key)]
-        return (await self.annotate(match))[0] if match else None
+        found = await self._store.visit_by_key(str(key))
+        return (await self.annotate([found]))[0] if found is not None else None
 
     async def ticket(self, key: uuid.UUID) -> Ticket | None:
         visit = await self.visit(key)
@@ -232,10 +237,7 @@ class Billing:
     # -- revenue -----------------------------------------------------------------------------------------
     async def revenue(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Revenue:
         """Fees of the visits that ended in [since, until), per local hour or day, by payment status."""
-        visits = await self._store.visit_list(since - self._store.max_stay, until, None)
-        ended = [
-            v for v in visits if v.status == "completed" and v.exit_time and since <= v.exit_time < until
-        ]
+        ended = [v for v in await self._store.visits_ended(since, until) if v.status == "completed"]
         billed = [v for v in await self.annotate(ended) if v.billing and v.billing.fee]
         columns: dict[str, list[int]] = {"charged": [], "paid": [], "waived": [], "unpaid": []}
         for v in billed:
@@ -248,10 +250,9 @@ class Billing:
             # Paid while inside and stayed on: what the longer stay added is still owed.
             columns["unpaid"].append(0 if payment.status == "waived" else max(amount - paid, 0))
         times = [v.exit_time for v in billed if v.exit_time]
-        frame = stats_mod.sums(times, columns, since, until, interval, self.tz)
         buckets = [
-            RevenueBucket(start=ts.to_pydatetime(), **{k: int(frame.at[ts, k]) for k in columns})
-            for ts in frame.index
+            RevenueBucket(start=start, **totals)
+            for start, totals in stats_mod.sums(times, columns, since, until, interval, self.tz)
         ]
         versions = await self._versions()
         currency = TariffRules.model_validate_json(versions[-1].rules).currency if versions else None

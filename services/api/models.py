@@ -315,3 +315,79 @@ class AuditEntry(Base):
     after_ct: Mapped[bytes | None] = mapped_column(Blob, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- records at a year's scale: corrections, and what ingest keeps ready for queries -------------------
+
+
+class EventCorrection(Base):
+    """An owner's correction of an event, never overwriting it: the newest row of an event is its state
+    (corrected plate sealed and blind-indexed like events', or none; voided; split from its entry)."""
+
+    __tablename__ = "event_corrections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_pk: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    plate_index: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    plate_ct: Mapped[bytes | None] = mapped_column(SmallBlob(255), nullable=True)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    split: Mapped[bool] = mapped_column(Boolean, default=False, doc="this exit pairs with no entry")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SightingRow(Base):
+    """An event as every query sees it: corrections applied, voided events absent."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (
+        Index("ix_sightings_plate_index_time", "plate_index", "time", "event_pk"),
+        Index("ix_sightings_time", "time", "event_pk"),
+    )
+
+    event_pk: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    plate_index: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(8))
+    camera: Mapped[str] = mapped_column(String(64))
+    time: Mapped[datetime] = mapped_column(UtcDateTime)
+    split: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VisitRow(Base):
+    """A visit paired at ingest: one per entry, one per exit no entry pairs with. `open_until` is when
+    the entry stopped being open (its exit, or the plate's next sighting); NULL while nothing followed."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        Index("ix_visits_start_time", "start_time", "id"),
+        Index("ix_visits_plate_index_start_time", "plate_index", "start_time"),
+        Index("ix_visits_entry_time", "entry_time"),
+        Index("ix_visits_exit_time", "exit_time"),  # statistics' part-hours count stays by exit
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plate_index: Mapped[str] = mapped_column(String(64))
+    entry_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    exit_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), unique=True, nullable=True
+    )
+    start_time: Mapped[datetime] = mapped_column(UtcDateTime, doc="entry time, or exit time without entry")
+    entry_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    exit_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    open_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True, doc="completed visits only")
+
+
+class HourlyStats(Base):
+    """Counts per UTC hour, kept at ingest: no plate, only numbers. Add columns (revenue) beside them."""
+
+    __tablename__ = "stats_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    exits: Mapped[int] = mapped_column(Integer, default=0)
+    visits_ended: Mapped[int] = mapped_column(Integer, default=0, doc="completed visits by exit hour")
+    stay_s: Mapped[float] = mapped_column(Float, default=0.0, doc="their total stay")

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api import audit
 from services.api.db import utc_naive
-from services.api.models import Event
+from services.api.models import Alert, Event, Payment, VisitRow
 
 log = logging.getLogger("services.api.retention")
 
@@ -57,12 +57,19 @@ def _when(cutoff: datetime | None) -> str:
 
 
 async def purge_records(s: AsyncSession, before: datetime, dry_run: bool) -> int:
-    """Delete the events before `before` (their near-index rows cascade). The one place where the
-    other record tables (visit rows, roll-ups, corrections) are to be purged with them."""
-    old = Event.time < utc_naive(before)
-    if dry_run:
-        return await s.scalar(select(func.count()).select_from(Event).where(old)) or 0
-    return _count(await s.execute(delete(Event).where(old)))
+    """Delete the events before `before`; a visit goes whole, so the exit of a visit that began before
+    the cut-off goes with its entry. Sightings, visit rows, corrections and near-index rows cascade;
+    payments (keyed by visit key) and alerts (they name plates) go too. The hourly roll-ups stay: they
+    hold no plate, and last year's chart keeps its counts."""
+    cutoff = utc_naive(before)
+    exits = select(VisitRow.exit_pk).where(VisitRow.entry_time < cutoff, VisitRow.exit_pk.is_not(None))
+    pks = set(await s.scalars(select(Event.id).where(Event.time < cutoff))) | set(await s.scalars(exits))
+    if dry_run or not pks:
+        return len(pks)
+    keys = select(Event.event_id).where(Event.id.in_(pks))
+    await s.execute(delete(Payment).where(Payment.visit_key.in_(keys)))
+    await s.execute(delete(Alert).where(Alert.created_at < cutoff))
+    return _count(await s.execute(delete(Event).where(Event.id.in_(pks))))
 
 
 async def purge_snapshots(s: AsyncSession, before: datetime, dry_run: bool) -> int:

@@ -19,6 +19,7 @@ from services.api.alerts import AlertCenter, AlertingEventStore, check_overstays
 from services.api.auth import Authenticator, ClientAdmin
 from services.api.billing import Billing
 from services.api.consumer import EventConsumer
+from services.api.corrections import Corrections
 from services.api.db import make_engine, migrate, session_factory, wait_for_db
 from services.api.deadletters import DeadLetters
 from services.api.keyring import Keys, open_keys, plaintext_keys
@@ -201,6 +202,10 @@ class Runtime:
     def webhooks(self) -> Webhooks:
         assert self._webhooks is not None, "runtime not started"
         return self._webhooks
+
+    @property
+    def corrections(self) -> Corrections:
+        return Corrections(self.store, self.clock)
 
     @property
     def dead_letters(self) -> DeadLetters:

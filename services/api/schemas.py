@@ -103,6 +103,10 @@ class Occupancy(BaseModel):
     at: datetime
     timezone: str = Field(description="the lot's time zone (IANA name); every time is given in it")
     count: int
+    capacity: int | None = Field(default=None, description="the lot's spaces (API_LOT_SPACES); None: unset")
+    free: int | None = Field(
+        default=None, description="spaces free at `at`: capacity less count (overstays occupy none here)"
+    )
     vehicles: list[ParkedVehicle]
     overstays: list[ParkedVehicle] = Field(
         default=[],
@@ -255,3 +259,39 @@ class AuditEntryPublic(BaseModel):
     subject: str | None
     before: dict | None
     after: dict | None
+
+
+# -- corrections ------------------------------------------------------------------------------------------
+
+
+class PlateCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plate: str = Field(min_length=1, max_length=16, description="the right plate, any case/separators")
+
+
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    voided: bool = Field(default=True, description="false restores a voided event")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visit_keys: list[uuid.UUID] = Field(
+        min_length=2,
+        max_length=2,
+        description="a visit without exit and one without entry (each: its entry's event id, or its "
+        "exit's when it has no entry)",
+    )
+
+
+class CorrectionPublic(BaseModel):
+    """An event's state after a correction; the event as read stays stored beside it."""
+
+    event_id: uuid.UUID
+    plate: str | None = Field(description="the corrected plate (None: as read)")
+    voided: bool
+    split: bool = Field(description="this exit pairs with no entry")
+    corrected_at: datetime

@@ -118,6 +118,10 @@ class ApiSettings(ServiceSettings):
     retention_interval_s: float = Field(
         default=3600.0, ge=60, le=86_400 * 7, description="how often the service purges"
     )
+    # -- lot capacity ----------------------------------------------------------------------------------
+    lot_spaces: int | None = Field(
+        default=None, ge=1, le=100_000, description="parking spaces of the lot; unset: no free-space count"
+    )
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiSettings:

@@ -1,41 +1,50 @@
 """Events in and out of the database: idempotent ingest, sealed fields, blind-index search, visits.
 
-Plate searches never decrypt the table: the blind index narrows to candidate rows, and only those
-are decrypted and confirmed (exact equality, or `same_plate` for a tolerant search).
+Plate searches never decrypt the table: the blind index narrows to a few plate identities, one plate
+of each is decrypted and confirmed (exact equality, or `same_plate` for a tolerant search), and the
+rows are then paged in SQL. Visits, occupancy and statistics read what ingest keeps ready
+(pairing.py): visit rows and hourly roll-ups, so no query pairs or decrypts a whole range.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import defer
 
 from anpr.messages import EventMessage, EventType, VehicleClass
 from anpr.plates import normalize, same_plate
+from services.api import pairing
 from services.api import stats as stats_mod
 from services.api.db import as_utc, utc_naive
 from services.api.keyring import Keys
-from services.api.models import Event, EventNearIndex
+from services.api.models import Event, EventCorrection, EventNearIndex, HourlyStats, SightingRow, VisitRow
 from services.api.schemas import (
     CandidatePublic,
     EventPublic,
     Occupancy,
     ParkedVehicle,
     Stats,
+    VisitPage,
     VisitPublic,
 )
 from services.api.times import to_local
-from services.api.visits import Sighting, Visit, pair_visits
+from services.api.visits import Sighting
 
 TABLE = "events"
+CORRECTIONS = "event_corrections"
 #: How far back Inside looks for cars that never left: older open entries are lost exits, not cars.
 OVERSTAY_LOOKBACK = timedelta(days=31)
+#: Rows per database round trip when a whole range is read (exports).
+CHUNK = 500
 
 
 class NotFound(LookupError):
@@ -73,19 +82,21 @@ class EventStore:
         clock: Callable[[], datetime],
         max_stay: timedelta,
     ) -> None:
-        self._sf = sf
-        self._keys = keys
+        self.sf = sf
+        self.keys = keys
         self.tz = tz
         self._clock = clock
         self.max_stay = max_stay
+        # Re-pairing reads a plate's neighbours then writes: one change at a time (one process serves).
+        self.pairing_lock = asyncio.Lock()
 
     # -- ingest ------------------------------------------------------------------------------------------
     async def ingest(self, event: EventMessage) -> bool:
         """Store `event` once: False when its event_id is already stored."""
         eid = str(event.event_id)
-        seal = self._keys.cipher.seal
+        seal = self.keys.cipher.seal
         candidates = json.dumps([{"text": c.text, "confidence": c.confidence} for c in event.candidates])
-        async with self._sf() as s:
+        async with self.pairing_lock, self.sf() as s:
             if await s.scalar(select(Event.id).where(Event.event_id == eid)) is not None:
                 return False
             row = Event(
@@ -98,7 +109,7 @@ class EventStore:
                 vehicle_class=event.vehicle_class.value,
                 confidence=event.confidence,
                 read_count=event.read_count,
-                plate_index=self._keys.index.exact(event.plate),
+                plate_index=self.keys.index.exact(event.plate),
                 plate_ct=seal(TABLE, "plate", eid, event.plate.encode()),
                 candidates_ct=seal(TABLE, "candidates", eid, candidates.encode()),
                 snapshot_ct=seal(TABLE, "snapshot", eid, event.snapshot_jpeg)
@@ -110,8 +121,10 @@ class EventStore:
             try:
                 await s.flush()
                 s.add_all(
-                    EventNearIndex(event_pk=row.id, digest=d) for d in self._keys.index.near(event.plate)
+                    EventNearIndex(event_pk=row.id, digest=d) for d in self.keys.index.near(event.plate)
                 )
+                sighting = Sighting(row.id, eid, row.plate_index, row.type, as_utc(event.time), row.camera)
+                await pairing.add(s, sighting, self.max_stay)
                 await s.commit()
             except IntegrityError:
                 # The same event raced in through the other path (MQTT and HTTP); it is stored once.
@@ -121,15 +134,68 @@ class EventStore:
                 raise
         return True
 
-    # -- reading -----------------------------------------------------------------------------------------
+    # -- plates ------------------------------------------------------------------------------------------
     def plate_of(self, row: Event) -> str:
-        return self._keys.cipher.open(TABLE, "plate", row.event_id, row.plate_ct).decode()
+        return self.keys.cipher.open(TABLE, "plate", row.event_id, row.plate_ct).decode()
 
+    def corrected_plate(self, c: EventCorrection, event_id: str) -> str:
+        assert c.plate_ct is not None
+        return self.keys.cipher.open(CORRECTIONS, "plate", event_id, c.plate_ct).decode()
+
+    async def corrections_of(self, s: AsyncSession, pks: list[int]) -> dict[int, EventCorrection]:
+        """Each event's current correction (its newest row), for those that have one."""
+        if not pks:
+            return {}
+        rows = await s.scalars(
+            select(EventCorrection).where(EventCorrection.event_pk.in_(pks)).order_by(EventCorrection.id)
+        )
+        return {c.event_pk: c for c in rows}
+
+    async def plates(self, s: AsyncSession, keys: set[str]) -> dict[str, str]:
+        """One decrypted plate per blind-index value (equal index, equal plate), as read or corrected."""
+        if not keys:
+            return {}
+        sub = select(func.min(Event.id)).where(Event.plate_index.in_(keys)).group_by(Event.plate_index)
+        rows = await s.execute(
+            select(Event.event_id, Event.plate_index, Event.plate_ct).where(Event.id.in_(sub))
+        )
+        out = {key: self.keys.cipher.open(TABLE, "plate", eid, ct).decode() for eid, key, ct in rows.all()}
+        missing = keys - out.keys()
+        if missing:  # plates that exist only as corrections
+            fixed = await s.execute(
+                select(EventCorrection, Event.event_id)
+                .join(Event, Event.id == EventCorrection.event_pk)
+                .where(EventCorrection.plate_index.in_(missing))
+            )
+            for c, eid in fixed.all():
+                if c.plate_index is not None:
+                    out.setdefault(c.plate_index, self.corrected_plate(c, eid))
+        return out
+
+    async def _plate_keys(self, s: AsyncSession, q: PlateQuery) -> set[str]:
+        """The blind-index values of the plates `q` matches (tolerant: near ones, each confirmed)."""
+        if not q.tolerant:
+            return {self.keys.index.exact(q.normalized)}
+        near = select(EventNearIndex.event_pk).where(
+            EventNearIndex.digest.in_(self.keys.index.near(q.normalized))
+        )
+        keys = set(
+            await s.scalars(select(SightingRow.plate_index).where(SightingRow.event_pk.in_(near)).distinct())
+        )
+        return {k for k, plate in (await self.plates(s, keys)).items() if q.confirms(plate)}
+
+    # -- events ------------------------------------------------------------------------------------------
     def local(self, dt: datetime) -> datetime:
         return to_local(dt, self.tz)
 
-    def public(self, row: Event, plate: str | None = None) -> EventPublic:
-        cands = json.loads(self._keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
+    def public(
+        self, row: Event, plate: str | None = None, has_snapshot: bool | None = None, candidates: bool = True
+    ) -> EventPublic:
+        cands = (
+            json.loads(self.keys.cipher.open(TABLE, "candidates", row.event_id, row.candidates_ct))
+            if candidates
+            else []
+        )
         return EventPublic(
             event_id=uuid.UUID(row.event_id),
             type=EventType(row.type),
@@ -142,119 +208,240 @@ class EventStore:
             vehicle_class=VehicleClass(row.vehicle_class),
             read_count=row.read_count,
             candidates=[CandidatePublic(**c) for c in cands],
-            has_snapshot=row.snapshot_ct is not None,
+            has_snapshot=has_snapshot if has_snapshot is not None else row.snapshot_ct is not None,
         )
 
-    def _plate_clause(self, q: PlateQuery):  # noqa: ANN202 - a SQL expression
-        if q.tolerant:
-            near = select(EventNearIndex.event_pk).where(
-                EventNearIndex.digest.in_(self._keys.index.near(q.normalized))
-            )
-            return Event.id.in_(near)
-        return Event.plate_index == self._keys.index.exact(q.normalized)
-
-    def _filtered(self, f: EventFilter) -> Select:
-        stmt = select(Event)
-        if f.plate is not None:
-            stmt = stmt.where(self._plate_clause(f.plate))
+    def _filtered(self, f: EventFilter, keys: set[str] | None) -> Select:
+        stmt = select(SightingRow.event_pk)
+        if keys is not None:
+            stmt = stmt.where(SightingRow.plate_index.in_(keys))
         if f.type is not None:
-            stmt = stmt.where(Event.type == f.type)
+            stmt = stmt.where(SightingRow.type == f.type)
         if f.camera is not None:
-            stmt = stmt.where(Event.camera == f.camera)
+            stmt = stmt.where(SightingRow.camera == f.camera)
         if f.since is not None:
-            stmt = stmt.where(Event.time >= utc_naive(f.since))
+            stmt = stmt.where(SightingRow.time >= utc_naive(f.since))
         if f.until is not None:
-            stmt = stmt.where(Event.time < utc_naive(f.until))
-        return stmt.order_by(Event.time.desc(), Event.id.desc())
+            stmt = stmt.where(SightingRow.time < utc_naive(f.until))
+        return stmt
+
+    async def _events(self, s: AsyncSession, pks: list[int], candidates: bool = True) -> list[EventPublic]:
+        """The events of `pks`, in that order, as corrected; snapshots are not read, only flagged
+        (nor candidates, unless asked: exports carry none)."""
+        skipped = [Event.snapshot_ct] if candidates else [Event.snapshot_ct, Event.candidates_ct]
+        stmt = select(Event, Event.snapshot_ct.is_not(None)).options(*(defer(c) for c in skipped))
+        rows = {e.id: (e, snap) for e, snap in (await s.execute(stmt.where(Event.id.in_(pks)))).all()}
+        fixes = await self.corrections_of(s, pks)
+        out = []
+        for pk in pks:
+            e, snap = rows[pk]
+            fix = fixes.get(pk)
+            plate = self.corrected_plate(fix, e.event_id) if fix and fix.plate_ct else None
+            out.append(self.public(e, plate, bool(snap), candidates))
+        return out
 
     async def search(self, f: EventFilter, limit: int, offset: int) -> tuple[list[EventPublic], int]:
-        async with self._sf() as s:
-            stmt = self._filtered(f)
-            if f.plate is None:
-                total = await s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-                rows = list(await s.scalars(stmt.limit(limit).offset(offset)))
-                return [self.public(r) for r in rows], int(total or 0)
-            # Blind-index candidates are few; each is decrypted and confirmed before paging.
-            confirmed = [(r, p) for r in await s.scalars(stmt) if f.plate.confirms(p := self.plate_of(r))]
-        page = confirmed[offset : offset + limit]
-        return [self.public(r, p) for r, p in page], len(confirmed)
+        async with self.sf() as s:
+            keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
+            if keys is not None and not keys:
+                return [], 0
+            stmt = self._filtered(f, keys)
+            total = await s.scalar(select(func.count()).select_from(stmt.subquery()))
+            page = (
+                stmt.order_by(SightingRow.time.desc(), SightingRow.event_pk.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            pks = list(await s.scalars(page))
+            return await self._events(s, pks), int(total or 0)
 
-    async def all_events(self, f: EventFilter) -> list[EventPublic]:
-        items, _ = await self.search(f, limit=10**9, offset=0)
-        return items
+    async def stream_events(self, f: EventFilter) -> AsyncIterator[EventPublic]:
+        """Every matching event, newest first, read CHUNK rows at a time, without candidates (exports)."""
+        async with self.sf() as s:
+            keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
+        if keys is not None and not keys:
+            return
+        stmt = self._filtered(f, keys)
+        last: tuple[datetime, int] | None = None
+        while True:
+            async with self.sf() as s:
+                page = stmt
+                if last is not None:  # keyset paging: constant cost per chunk however deep
+                    t, pk = last
+                    page = page.where(
+                        (SightingRow.time < t) | ((SightingRow.time == t) & (SightingRow.event_pk < pk))
+                    )
+                page = page.add_columns(SightingRow.time).order_by(
+                    SightingRow.time.desc(), SightingRow.event_pk.desc()
+                )
+                rows = (await s.execute(page.limit(CHUNK))).all()
+                if not rows:
+                    return
+                events = await self._events(s, [r[0] for r in rows], candidates=False)
+            for e in events:
+                yield e
+            last = (rows[-1][1], rows[-1][0])
 
     async def snapshot(self, event_id: uuid.UUID) -> bytes:
         eid = str(event_id)
-        async with self._sf() as s:
+        async with self.sf() as s:
             row = await s.scalar(select(Event).where(Event.event_id == eid))
         if row is None or row.snapshot_ct is None:
             raise NotFound(eid)
-        return self._keys.cipher.open(TABLE, "snapshot", eid, row.snapshot_ct)
+        return self.keys.cipher.open(TABLE, "snapshot", eid, row.snapshot_ct)
 
-    # -- visits, occupancy, stats ------------------------------------------------------------------------
-    async def _sightings(self, since: datetime, until: datetime, plate: PlateQuery | None) -> list[Sighting]:
-        cols: Sequence = (Event.id, Event.event_id, Event.plate_index, Event.type, Event.time, Event.camera)
-        stmt = select(*cols).where(Event.time >= utc_naive(since), Event.time < utc_naive(until))
-        if plate is not None:
-            stmt = stmt.where(self._plate_clause(plate))
-        async with self._sf() as s:
-            rows = (await s.execute(stmt)).all()
-        return [Sighting(r[0], r[1], r[2], r[3], as_utc(r[4]), r[5]) for r in rows]
+    # -- visits ------------------------------------------------------------------------------------------
+    def _visit_filter(self, since: datetime, until: datetime, keys: set[str] | None) -> list:
+        conds = [VisitRow.start_time >= utc_naive(since), VisitRow.start_time < utc_naive(until)]
+        if keys is not None:
+            conds.append(VisitRow.plate_index.in_(keys))
+        return conds
 
-    async def _plates(self, keys: set[str]) -> dict[str, str]:
-        """One decrypted plate per blind-index value (equal index, equal plate)."""
-        if not keys:
-            return {}
-        async with self._sf() as s:
-            sub = select(func.min(Event.id)).where(Event.plate_index.in_(keys)).group_by(Event.plate_index)
-            rows = await s.scalars(select(Event).where(Event.id.in_(sub)))
-            return {r.plate_index: self.plate_of(r) for r in rows}
-
-    async def visit_list(
-        self, since: datetime, until: datetime, plate: PlateQuery | None
-    ) -> list[VisitPublic]:
+    async def visits_public(self, s: AsyncSession, rows: list[VisitRow]) -> list[VisitPublic]:
+        pks = [pk for v in rows for pk in (v.entry_pk, v.exit_pk) if pk is not None]
+        events = {
+            pk: (eid, camera)
+            for pk, eid, camera in (
+                await s.execute(select(Event.id, Event.event_id, Event.camera).where(Event.id.in_(pks)))
+            ).all()
+        }
+        plates = await self.plates(s, {v.plate_index for v in rows})
         now = self._clock()
-        window_end = min(until + self.max_stay, now + timedelta(seconds=1))
-        visits = pair_visits(
-            await self._sightings(since - self.max_stay, window_end, plate), now, self.max_stay
-        )
-        visits = [v for v in visits if since <= v.sort_time < until]
-        plates = await self._plates({v.plate_key for v in visits})
-        out = [self._visit_public(v, plates[v.plate_key]) for v in visits]
-        return [v for v in out if plate is None or plate.confirms(v.plate)]
+        out = []
+        for v in rows:
+            status = pairing.status_at(v, now, self.max_stay)
+            entry = events.get(v.entry_pk) if v.entry_pk else None
+            exit_ = events.get(v.exit_pk) if v.exit_pk else None
+            parked = status == "parked" and v.entry_time is not None
+            parked_s = (now - as_utc(v.entry_time)).total_seconds() if parked and v.entry_time else None
+            out.append(
+                VisitPublic(
+                    plate=plates[v.plate_index],
+                    status=status,  # type: ignore[arg-type]
+                    entry_event_id=uuid.UUID(entry[0]) if entry else None,
+                    entry_time=self.local(v.entry_time) if v.entry_time else None,
+                    entry_camera=entry[1] if entry else None,
+                    exit_event_id=uuid.UUID(exit_[0]) if exit_ else None,
+                    exit_time=self.local(v.exit_time) if v.exit_time else None,
+                    exit_camera=exit_[1] if exit_ else None,
+                    duration_s=v.duration_s if status == "completed" else parked_s,
+                )
+            )
+        return out
 
-    def _visit_public(self, v: Visit, plate: str) -> VisitPublic:
-        return VisitPublic(
-            plate=plate,
-            status=v.status,  # type: ignore[arg-type]
-            entry_event_id=uuid.UUID(v.entry.event_id) if v.entry else None,
-            entry_time=self.local(v.entry.time) if v.entry else None,
-            entry_camera=v.entry.camera if v.entry else None,
-            exit_event_id=uuid.UUID(v.exit.event_id) if v.exit else None,
-            exit_time=self.local(v.exit.time) if v.exit else None,
-            exit_camera=v.exit.camera if v.exit else None,
-            duration_s=v.duration_s,
+    async def visit_page(
+        self, since: datetime, until: datetime, plate: PlateQuery | None, limit: int, offset: int
+    ) -> VisitPage:
+        """Visits that began (or, without entry, ended) in [since, until), newest first: one page, and
+        the range's totals counted in SQL."""
+        async with self.sf() as s:
+            keys = await self._plate_keys(s, plate) if plate is not None else None
+            if keys is not None and not keys:
+                return VisitPage(items=[], total=0, limit=limit, offset=offset, completed=0, avg_stay_s=None)
+            conds = self._visit_filter(since, until, keys)
+            total, completed, stay = (
+                await s.execute(
+                    select(
+                        func.count(), func.count(VisitRow.duration_s), func.sum(VisitRow.duration_s)
+                    ).where(*conds)
+                )
+            ).one()
+            rows = list(
+                await s.scalars(
+                    select(VisitRow)
+                    .where(*conds)
+                    .order_by(VisitRow.start_time.desc(), VisitRow.id.desc())
+                    .limit(limit)
+                    .offset(offset)
+                )
+            )
+            items = await self.visits_public(s, rows)
+        return VisitPage(
+            items=items,
+            total=total,
+            limit=limit,
+            offset=offset,
+            completed=completed,
+            avg_stay_s=round(stay / completed, 1) if completed else None,
         )
 
+    async def stream_visits(
+        self, since: datetime, until: datetime, plate: PlateQuery | None
+    ) -> AsyncIterator[VisitPublic]:
+        """Every visit of the range, newest first, CHUNK rows per round trip (exports)."""
+        async with self.sf() as s:
+            keys = await self._plate_keys(s, plate) if plate is not None else None
+        if keys is not None and not keys:
+            return
+        conds = self._visit_filter(since, until, keys)
+        while True:
+            async with self.sf() as s:
+                stmt = select(VisitRow).where(*conds).order_by(VisitRow.start_time.desc(), VisitRow.id.desc())
+                rows = list(await s.scalars(stmt.limit(CHUNK)))
+                if not rows:
+                    return
+                items = await self.visits_public(s, rows)
+            for v in items:
+                yield v
+            t, vid = rows[-1].start_time, rows[-1].id
+            conds = [*conds, (VisitRow.start_time < t) | ((VisitRow.start_time == t) & (VisitRow.id < vid))]
+
+    async def visit_by_key(self, key: str) -> VisitPublic | None:
+        """The visit whose key is `key`: its entry's event id, or its exit's when it has no entry."""
+        async with self.sf() as s:
+            pk = await s.scalar(select(Event.id).where(Event.event_id == key))
+            if pk is None:
+                return None
+            by_entry = VisitRow.entry_pk == pk
+            by_exit = (VisitRow.exit_pk == pk) & VisitRow.entry_pk.is_(None)
+            row = await s.scalar(select(VisitRow).where(by_entry | by_exit))
+            return (await self.visits_public(s, [row]))[0] if row is not None else None
+
+    async def visits_ended(self, since: datetime, until: datetime) -> list[VisitPublic]:
+        """Completed visits whose exit is in [since, until) (revenue is counted when a car leaves)."""
+        async with self.sf() as s:
+            stmt = select(VisitRow).where(
+                VisitRow.exit_time >= utc_naive(since),
+                VisitRow.exit_time < utc_naive(until),
+                VisitRow.entry_pk.is_not(None),
+            )
+            return await self.visits_public(s, list(await s.scalars(stmt)))
+
+    # -- occupancy, stats --------------------------------------------------------------------------------
     async def occupancy(self, at: datetime | None = None) -> Occupancy:
         at = at or self._clock()
-        since = at - self.max_stay - OVERSTAY_LOOKBACK
-        visits = pair_visits(await self._sightings(since, at, None), at, self.max_stay)
-        latest: dict[str, Visit] = {}
-        for v in visits:  # newest first
-            latest.setdefault(v.plate_key, v)
-        parked = [v for v in visits if v.status == "parked"]
-        # A plate whose last sighting is an entry older than the longest stay: still inside, overstaying.
-        over = [v for v in latest.values() if v.status == "no_exit" and at - self.max_stay > v.sort_time]
-        plates = await self._plates({v.plate_key for v in parked + over})
+        limit = at - self.max_stay
 
-        def vehicle(v: Visit) -> ParkedVehicle:
-            assert v.entry is not None
+        def open_at(lo: datetime, hi: datetime) -> Select:
+            # Entered in [lo, hi) and nothing of that plate seen again before `at`.
+            at_ = utc_naive(at)
+            return (
+                select(VisitRow)
+                .where(VisitRow.entry_time >= utc_naive(lo), VisitRow.entry_time < utc_naive(hi))
+                .where(VisitRow.open_until.is_(None) | (VisitRow.open_until >= at_))
+                .order_by(VisitRow.entry_time.desc())
+            )
+
+        async with self.sf() as s:
+            parked = list(await s.scalars(open_at(limit, at)))
+            over = list(await s.scalars(open_at(limit - OVERSTAY_LOOKBACK, limit)))
+            rows = parked + over
+            events = dict(
+                (
+                    await s.execute(
+                        select(Event.id, Event.event_id).where(Event.id.in_([v.entry_pk for v in rows]))
+                    )
+                ).all()
+            )
+            plates = await self.plates(s, {v.plate_index for v in rows})
+
+        def vehicle(v: VisitRow) -> ParkedVehicle:
+            assert v.entry_time is not None and v.entry_pk is not None  # selected by entry time
             return ParkedVehicle(
-                plate=plates[v.plate_key],
-                entry_event_id=uuid.UUID(v.entry.event_id),
-                entry_time=self.local(v.entry.time),
-                parked_s=(at - v.entry.time).total_seconds(),
+                plate=plates[v.plate_index],
+                entry_event_id=uuid.UUID(events[v.entry_pk]),
+                entry_time=self.local(v.entry_time),
+                parked_s=(at - as_utc(v.entry_time)).total_seconds(),
             )
 
         return Occupancy(
@@ -266,16 +453,42 @@ class EventStore:
         )
 
     async def stats(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Stats:
-        sightings = await self._sightings(since - self.max_stay, until, None)
-        events = [(s.time, s.type) for s in sightings if s.time >= since]
-        visits = pair_visits(sightings, until, self.max_stay)
-        stays = [
-            (v.exit.time, v.duration_s)
-            for v in visits
-            if v.status == "completed"
-            and v.exit is not None
-            and v.duration_s is not None
-            and v.exit.time >= since
-        ]
-        buckets = stats_mod.buckets(events, stays, since, until, interval, self.tz)
-        return Stats(interval=interval, timezone=str(self.tz), buckets=buckets)
+        """Whole hours from the roll-ups; the part-hours at either end of the range from the rows."""
+        first, last = pairing.hour_of(since), pairing.hour_of(until)
+        if first < utc_naive(since):
+            first += timedelta(hours=1)
+        per_hour: pairing.Deltas = pairing.new_deltas()
+        async with self.sf() as s:
+            if first < last:
+                h = HourlyStats
+                rolled = await s.execute(
+                    select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(
+                        h.hour >= first, h.hour < last
+                    )
+                )
+                for hour, *counts in rolled.all():
+                    per_hour[hour] = counts
+                edges = [(utc_naive(since), first), (last, utc_naive(until))]
+            else:
+                edges = [(utc_naive(since), utc_naive(until))]
+            for lo, hi in edges:
+                if lo < hi:
+                    await self._count_rows(s, lo, hi, per_hour)
+        buckets = stats_mod.buckets(per_hour, since, until, interval, self.tz)
+        return Stats.model_construct(interval=interval, timezone=str(self.tz), buckets=buckets)
+
+    async def _count_rows(
+        self, s: AsyncSession, lo: datetime, hi: datetime, per_hour: pairing.Deltas
+    ) -> None:
+        sightings = await s.execute(
+            select(SightingRow.type, SightingRow.time).where(SightingRow.time >= lo, SightingRow.time < hi)
+        )
+        for kind, t in sightings.all():
+            pairing.count_sighting(per_hour, kind, t, +1)
+        stays = await s.execute(
+            select(VisitRow.exit_time, VisitRow.duration_s).where(
+                VisitRow.exit_time >= lo, VisitRow.exit_time < hi, VisitRow.duration_s.is_not(None)
+            )
+        )
+        for exit_time, stay in stays.all():
+            pairing.count_visit(per_hour, exit_time, stay, +1)

@@ -112,6 +112,7 @@ async def test_visits_occupancy_and_stats(api: Api) -> None:
     occ = (await api.http.get("/api/v1/occupancy", headers=headers)).json()
     assert occ["count"] == 1 and occ["vehicles"][0]["plate"] == "K179658"
     assert occ["timezone"] == "America/Chicago"
+    assert occ["capacity"] is None and occ["free"] is None  # API_LOT_SPACES unset
     # Inside longer than API_MAX_STAY_HOURS: shown apart, as an overstay, not in the count.
     assert [(v["plate"], round(v["parked_s"] / 3600)) for v in occ["overstays"]] == [("DG3C8P", 100)]
     earlier = (base + timedelta(minutes=20)).isoformat()

@@ -153,6 +153,7 @@ def server(
         mqtt_ingest=True,
         mqtt=mqtt_settings,
         device_token=DEVICE_TOKEN,
+        lot_spaces=10,
         common=CommonSettings(
             environment="development", topic_prefix=topic_prefix, timezone="America/Chicago"
         ),

@@ -214,6 +214,8 @@ def test_vehicles_inside_and_charts(seeded: LiveServer, page: Any) -> None:
     sign_in(page, seeded, seeded.new_client())
     page.click("#tabs a[data-view=inside]")
     page.wait_for_selector("#inside-count:text-is('3')")
+    page.wait_for_selector("#inside-free:text-is('7')")  # API_LOT_SPACES=10
+    assert page.locator("#inside-capacity").text_content() == "free of 10 spaces"
     inside = {e.plate for e in seeded.seeded if sum(1 for x in seeded.seeded if x.plate == e.plate) == 1}
     shown = set(page.locator("#inside-table tbody .plate").all_text_contents())
     assert shown == {shown_plate(p) for p in inside}

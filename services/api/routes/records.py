@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from anpr.messages import EventType
 from services.api import audit
@@ -101,24 +102,21 @@ async def visits(
     """Visits that began (or, lacking an entry, ended) in [since, until); default the last 24 h.
     Newest first; `completed` and `avg_stay_s` cover the whole range, not only this page."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
-    items = await runtime.store.visit_list(lo, hi, _plate(plate, tolerant))
-    stays = [v.duration_s for v in items if v.status == "completed" and v.duration_s is not None]
-    return VisitPage(
-        items=await runtime.billing.annotate(items[page.offset : page.offset + page.limit]),
-        total=len(items),
-        limit=page.limit,
-        offset=page.offset,
-        completed=len(stays),
-        avg_stay_s=round(sum(stays) / len(stays), 1) if stays else None,
-    )
+    found = await runtime.store.visit_page(lo, hi, _plate(plate, tolerant), page.limit, page.offset)
+    return found.model_copy(update={"items": await runtime.billing.annotate(found.items)})
 
 
 @router.get("/occupancy", response_model=Occupancy)
 async def occupancy(
     runtime: RuntimeDep, at: Annotated[QueryTime | None, Query(description="default: now")] = None
 ) -> Occupancy:
-    """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving."""
-    return await runtime.store.occupancy(localize(runtime, at))
+    """Vehicles inside: entered within API_MAX_STAY_HOURS and not seen leaving; with the lot's capacity
+    configured, the free spaces too."""
+    occ = await runtime.store.occupancy(localize(runtime, at))
+    spaces = runtime.settings.lot_spaces
+    if spaces is None:
+        return occ
+    return occ.model_copy(update={"capacity": spaces, "free": max(spaces - occ.count, 0)})
 
 
 @router.get("/stats", response_model=Stats)
@@ -127,21 +125,40 @@ async def stats(
     interval: Literal["hour", "day"] = "hour",
     since: Since = None,
     until: Until = None,
-) -> Stats:
+) -> Response:
     """Entries, exits and average stay per local hour or day; default the last 24 h (hour) or 7 days (day)."""
     lo, hi = _range(runtime, since, until, timedelta(days=1 if interval == "hour" else 7))
     if hi - lo > timedelta(days=366):
         raise invalid_query("until", "at most one year per request", hi.isoformat())
-    return await runtime.store.stats(lo, hi, interval)
+    stats = await runtime.store.stats(lo, hi, interval)
+    # Serialized once here: FastAPI would dump and re-validate a year's 8,784 buckets first.
+    return Response(stats.model_dump_json(), media_type="application/json")
 
 
-def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Response:
+async def _csv(name: str, header: Sequence[str], rows: AsyncIterator[Sequence[object]]) -> StreamingResponse:
+    """Streamed in constant memory as the database pages rows in. The first row is read before the
+    answer starts, so a failure there (a row failing its integrity check) is still an HTTP error."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buf.getvalue(),
+    first = await anext(rows, None)
+    if first is not None:
+        writer.writerow(first)
+
+    async def lines() -> AsyncIterator[str]:
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        async for row in rows:
+            writer.writerow(row)
+            if buf.tell() >= 64 * 1024:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    return StreamingResponse(
+        lines(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
@@ -170,17 +187,16 @@ def _file_name(kind: str, runtime: RuntimeDep, lo: datetime | None, hi: datetime
     return f"{kind}_{first}_to_{end.astimezone(runtime.tz).date().isoformat()}.csv"
 
 
-async def _audited(runtime: Runtime, who: Principal, name: str, rows: int, filters: dict) -> None:
-    """An export is recorded before it is sent (the filters may name a plate: `after` is sealed)."""
-    after = {"rows": rows, **{k: v for k, v in filters.items() if v is not None}}
+async def _audited(runtime: Runtime, who: Principal, name: str, filters: dict) -> None:
+    """An export is recorded before it streams (the filters may name a plate: `after` is sealed)."""
+    after = {k: v for k, v in filters.items() if v is not None}
     await audit.append(runtime.sf, actor=who.client_name, action="export", subject=name, after=after)
 
 
 @router.get("/export/events.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def export_events(runtime: RuntimeDep, who: CurrentClient, f: FilterDep) -> Response:
     """Every matching event (same filters as /events), no paging."""
-    items = await runtime.store.all_events(f)
-    await _audited(runtime, who, "events.csv", len(items), asdict(f))
+    await _audited(runtime, who, "events.csv", asdict(f))
     header = [
         "event_id",
         "type",
@@ -206,9 +222,9 @@ async def export_events(runtime: RuntimeDep, who: CurrentClient, f: FilterDep) -
             e.vehicle_class.value,
             e.read_count,
         ]
-        for e in items
+        async for e in runtime.store.stream_events(f)
     )
-    return _csv(_file_name("events", runtime, f.since, f.until), header, rows)
+    return await _csv(_file_name("events", runtime, f.since, f.until), header, rows)
 
 
 #: Fee in minor units with its ISO 4217 currency; final is "no" for a car still inside (fee so far).
@@ -236,9 +252,10 @@ async def export_visits(
     """Every visit of the range (same filters as /visits), no paging."""
     lo, hi = _range(runtime, since, until, timedelta(days=1))
     query = _plate(plate, tolerant)
-    items = await runtime.billing.annotate(await runtime.store.visit_list(lo, hi, query))
-    filters = {"plate": asdict(query) if query else None, "since": lo, "until": hi}
-    await _audited(runtime, who, "visits.csv", len(items), filters)
+    await _audited(
+        runtime, who, "visits.csv", {"plate": asdict(query) if query else None, "since": lo, "until": hi}
+    )
+    visits = runtime.billing.annotate_stream(runtime.store.stream_visits(lo, hi, query))
     header = [
         "plate",
         "status",
@@ -266,6 +283,6 @@ async def export_visits(
             v.exit_event_id or "",
             *_billing_cells(v),
         ]
-        for v in items
+        async for v in visits
     )
-    return _csv(_file_name("visits", runtime, lo, hi), header, rows)
+    return await _csv(_file_name("visits", runtime, lo, hi), header, rows)

@@ -42,6 +42,12 @@ async function load() {
   try {
     const occ = await loading("inside", () => api.getJson("/occupancy"));
     $("#inside-count").textContent = String(occ.count);
+    // Free spaces only where the owner configured the lot's capacity (API_LOT_SPACES).
+    $("#inside-free-tile").hidden = occ.capacity == null;
+    if (occ.capacity != null) {
+      $("#inside-free").textContent = String(occ.free);
+      $("#inside-capacity").textContent = `free of ${occ.capacity} spaces`;
+    }
     fill(body(), occ.vehicles, "parked", "The lot is empty.");
     const over = occ.overstays || [];
     $("#inside-over").hidden = !over.length;

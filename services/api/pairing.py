@@ -1,0 +1,204 @@
+"""What ingest keeps ready so no query pairs or decrypts a range: sightings (events as corrected),
+visit rows (paired when a sighting arrives, leaves or changes) and hourly roll-ups (numbers only).
+
+A change re-pairs only the slice of the plate's sightings around it (visits.visit_rows says why that
+suffices), so an exit arriving before its entry, a voided event or a corrected plate costs a few
+indexed queries, not a re-pairing of the plate's history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, union_all
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from services.api.db import as_utc, utc_naive
+from services.api.models import Event, HourlyStats, SightingRow, VisitRow
+from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
+
+#: Per UTC hour: entries, exits, completed visits ended, their total stay.
+Deltas = dict[datetime, list[float]]
+STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
+
+
+def hour_of(t: datetime) -> datetime:
+    return utc_naive(as_utc(t)).replace(minute=0, second=0, microsecond=0)
+
+
+def status_at(row: VisitRow, now: datetime, max_stay: timedelta) -> str:
+    """A stored visit's status seen at `now` (visits.pair_visits' rules)."""
+    if row.exit_pk is not None:
+        return "completed" if row.entry_pk is not None else "no_entry"
+    assert row.entry_time is not None  # a row without exit has an entry
+    entered = as_utc(row.entry_time)
+    if row.open_until is None and entered <= now and now - entered <= max_stay:
+        return "parked"
+    return "no_exit"
+
+
+def sighting_of(row: SightingRow) -> Sighting:
+    return Sighting(row.event_pk, "", row.plate_index, row.type, as_utc(row.time), row.camera, row.split)
+
+
+def _visit_values(r: PairedRow) -> dict:
+    first = r.entry or r.exit
+    assert first is not None
+    return {
+        "plate_index": r.plate_key,
+        "entry_pk": r.entry.pk if r.entry else None,
+        "exit_pk": r.exit.pk if r.exit else None,
+        "start_time": utc_naive(first.time),
+        "entry_time": utc_naive(r.entry.time) if r.entry else None,
+        "exit_time": utc_naive(r.exit.time) if r.exit else None,
+        "open_until": utc_naive(r.open_until) if r.open_until else None,
+        "duration_s": r.duration_s if r.entry and r.exit else None,
+    }
+
+
+def count_visit(deltas: Deltas, exit_time: datetime | None, stay: float | None, sign: int) -> None:
+    if exit_time is not None and stay is not None:
+        d = deltas[hour_of(exit_time)]
+        d[2] += sign
+        d[3] += sign * stay
+
+
+def count_sighting(deltas: Deltas, kind: str, time: datetime, sign: int) -> None:
+    deltas[hour_of(time)][0 if kind == "entry" else 1] += sign
+
+
+def new_deltas() -> Deltas:
+    return defaultdict(lambda: [0, 0, 0, 0.0])
+
+
+def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
+    values = [dict(zip(("hour", *STAT_COLUMNS), (h, *d), strict=True)) for h, d in deltas.items() if any(d)]
+    if not values:
+        return None
+    if dialect == "sqlite":
+        lite = sqlite.insert(HourlyStats).values(values)
+        added = {c: getattr(HourlyStats, c) + getattr(lite.excluded, c) for c in STAT_COLUMNS}
+        return lite.on_conflict_do_update(index_elements=["hour"], set_=added)
+    maria = mysql.insert(HourlyStats).values(values)
+    return maria.on_duplicate_key_update(
+        {c: getattr(HourlyStats, c) + maria.inserted[c] for c in STAT_COLUMNS}
+    )
+
+
+async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
+    """`sighting` joins its plate's sequence (in the caller's transaction)."""
+    s.add(
+        SightingRow(
+            event_pk=sighting.pk,
+            plate_index=sighting.plate_key,
+            type=sighting.type,
+            camera=sighting.camera,
+            time=utc_naive(sighting.time),
+            split=sighting.split,
+        )
+    )
+    await s.flush()
+    deltas = new_deltas()
+    count_sighting(deltas, sighting.type, sighting.time, +1)
+    await _repair(s, sighting, True, deltas, max_stay)
+
+
+async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
+    """The event leaves the sequences (voided, or about to change); its neighbours re-pair."""
+    row = await s.get(SightingRow, event_pk)
+    if row is None:
+        return None
+    gone = sighting_of(row)
+    await s.delete(row)
+    await s.flush()
+    deltas = new_deltas()
+    count_sighting(deltas, gone.type, gone.time, -1)
+    await _repair(s, gone, False, deltas, max_stay)
+    return gone
+
+
+async def _neighbours(s: AsyncSession, x: Sighting) -> tuple[list[Sighting], list[Sighting]]:
+    """The plate's two sightings before `x` and two after, in (time, pk) order (one round trip)."""
+    t, col = utc_naive(x.time), SightingRow
+    mine = col.plate_index == x.plate_key
+    earlier = or_(col.time < t, and_(col.time == t, col.event_pk < x.pk))
+    later = or_(col.time > t, and_(col.time == t, col.event_pk > x.pk))
+    before = select(col).where(mine, earlier).order_by(col.time.desc(), col.event_pk.desc()).limit(2)
+    after = select(col).where(mine, later).order_by(col.time.asc(), col.event_pk.asc()).limit(2)
+    both = union_all(before.subquery().select(), after.subquery().select()).subquery()
+    rows = await s.execute(select(aliased(SightingRow, both)))
+    seq = sorted((sighting_of(r) for r in rows.scalars()), key=lambda e: (e.time, e.pk))
+    key = (x.time, x.pk)
+    return [e for e in seq if (e.time, e.pk) < key], [e for e in seq if (e.time, e.pk) > key]
+
+
+async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, max_stay: timedelta) -> None:
+    """Re-pair the visits around `x` (present in the sequence, or just removed from it)."""
+    before, after = await _neighbours(s, x)
+    seq = [*before, *([x] if present else []), *after]
+    targets = [i for i, e in enumerate(seq) if e.pk == x.pk]
+    if before:
+        targets.append(len(before) - 1)
+    if after:
+        targets.append(len(seq) - len(after))
+    rows = visit_rows(seq, targets, max_stay)
+    touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    v = VisitRow
+    touching = or_(v.entry_pk.in_(touched), v.exit_pk.in_(touched))
+    old = (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
+    for _, exit_time, stay in old:
+        count_visit(deltas, exit_time, stay, -1)
+    if old:
+        await s.execute(delete(v).where(v.id.in_([o[0] for o in old])))
+    if rows:
+        await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
+    for r in rows:
+        count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
+    stmt = _upsert(s.get_bind().dialect.name, deltas)
+    if stmt is not None:
+        await s.execute(stmt)
+
+
+def rebuild(conn: Connection, max_stay: timedelta) -> int:
+    """Sightings, visit rows and roll-ups from the events table (migration 0004, on a database that had
+    none). Returns the number of events."""
+    cols = (Event.id, Event.plate_index, Event.type, Event.camera, Event.time)
+    sightings = [
+        Sighting(pk, "", key, kind, as_utc(t), camera)
+        for pk, key, kind, camera, t in conn.execute(select(*cols))
+    ]
+    batch = 5000
+    for i in range(0, len(sightings), batch):
+        conn.execute(
+            insert(SightingRow),
+            [
+                {
+                    "event_pk": x.pk,
+                    "plate_index": x.plate_key,
+                    "type": x.type,
+                    "camera": x.camera,
+                    "time": utc_naive(x.time),
+                    "split": False,
+                }
+                for x in sightings[i : i + batch]
+            ],
+        )
+    rows: list[PairedRow] = []
+    for seq in plate_sequences(sightings).values():
+        rows += visit_rows(seq, range(len(seq)), max_stay)
+    for i in range(0, len(rows), batch):
+        conn.execute(insert(VisitRow), [_visit_values(r) for r in rows[i : i + batch]])
+    deltas = new_deltas()
+    for x in sightings:
+        count_sighting(deltas, x.type, x.time, +1)
+    for r in rows:
+        count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
+    hours = list(deltas.items())
+    for i in range(0, len(hours), batch):
+        stmt = _upsert(conn.dialect.name, dict(hours[i : i + batch]))
+        if stmt is not None:
+            conn.execute(stmt)
+    return len(sightings)
