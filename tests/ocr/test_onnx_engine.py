@@ -143,3 +143,18 @@ def test_the_prior_or_the_us_patterns_fix_the_i_of_a_missouri_style_plate(
 def test_a_bad_patterns_file_is_a_start_up_error(ocr_settings: OcrSettings, tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="OCR_PLATE_PATTERNS"):
         OnnxEngine(ocr_settings.model_copy(update={"plate_patterns": tmp_path / "none.patterns"}))
+
+
+@pytest.mark.parametrize(("photo", "plate"), [("cars2_068", "4TIX783"), ("cars2_041", "4NIU770")])
+def test_us_knowledge_keeps_a_california_i(
+    engine: OnnxEngine, data_dir: Path, photo: str, plate: str
+) -> None:
+    # Texas format and the I/O/Q prior on (the defaults): the I stays an I. The prior used to re-weigh
+    # I against every symbol, and these plates came out 4TTX783 and 4NTU770 in the lot-day video.
+    folder = data_dir / "us_parking_ucsd"
+    name, x, y, w, h, label = (folder / f"{photo}.txt").read_text().strip().split("\t")
+    assert label == plate
+    image = cv2.imread(str(folder / name))
+    m = round(0.1 * int(w))
+    box = Box(x=int(x) - m, y=int(y) - m, w=int(w) + 2 * m, h=int(h) + 2 * m)
+    assert engine.read_regions(image, [box]).text == plate
