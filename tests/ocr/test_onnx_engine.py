@@ -158,3 +158,30 @@ def test_us_knowledge_keeps_a_california_i(
     m = round(0.1 * int(w))
     box = Box(x=int(x) - m, y=int(y) - m, w=int(w) + 2 * m, h=int(h) + 2 * m)
     assert engine.read_regions(image, [box]).text == plate
+
+
+def test_the_second_localiser_finds_a_long_eu_plate_whole(ocr_settings: OcrSettings, data_dir: Path) -> None:
+    # test_012: RK291AT. The US cascade finds a 2:1 part of the long plate and reads RK291; the YOLO plate
+    # model, asked because that read is doubtful, boxes the whole plate.
+    image = cv2.imread(str(data_dir / "openalpr_benchmarks" / "eu" / "test_012.jpg"))
+    yolo = data_dir / "models" / "plates" / "yolov8n_plate" / "plate_detector_model_1.pt"
+    cascade_only = OnnxEngine(ocr_settings).read(image)
+    both = OnnxEngine(ocr_settings.model_copy(update={"second_localiser_model": str(yolo)})).read(image)
+    assert cascade_only.text == "RK291"
+    assert both.text == "RK291AT"
+    assert iou(both.box, Box(x=249, y=258, w=125, h=28)) >= 0.3
+
+
+def test_two_readers_share_the_views_and_read_real_crops(ocr_settings: OcrSettings, data_dir: Path) -> None:
+    v2 = data_dir / "models" / "peers" / "fast_plate_ocr" / "cct_xs_v2_global.onnx"
+    crops = plate_crops(data_dir)[:80]
+    one = OnnxEngine(ocr_settings)
+    two = OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(v2)}))
+    assert two.slots == 10  # v2's ten slots; v1's nine are padded
+    right = {}
+    for name, engine in (("one", one), ("two", two)):
+        reads = [engine.read_plate(cv2.imread(str(p))) for p, _, _ in crops]
+        right[name] = sum(
+            r is not None and r.text == plate for r, (_, _, plate) in zip(reads, crops, strict=True)
+        )
+    assert right["two"] >= right["one"] >= 60, right
