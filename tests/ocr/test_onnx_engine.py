@@ -185,3 +185,8 @@ def test_two_readers_share_the_views_and_read_real_crops(ocr_settings: OcrSettin
             r is not None and r.text == plate for r, (_, _, plate) in zip(reads, crops, strict=True)
         )
     assert right["two"] >= right["one"] >= 60, right
+
+
+def test_a_missing_second_reader_names_its_setting(ocr_settings: OcrSettings, tmp_path: Path) -> None:
+    with pytest.raises(EngineUnavailable, match="OCR_SECOND_READER_MODEL"):
+        OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(tmp_path / "none.onnx")}))
