@@ -11,9 +11,16 @@ letter is taken even if a digit scored higher (a 0 read in a letter slot becomes
 read wins when its probability is at least `min_ratio` times the plain argmax's; otherwise the argmax
 stands, because a car from another state must still be read as it is.
 
+Formats only ever swap look-alikes (0/O/D/Q, 1/I/L, 2/Z, 5/S, 6/G, 8/B): a slot whose read is not
+allowed there may become an allowed look-alike, never some other character, so a California 4TIX783 can
+never be bent into a Texas shape.
+
 A fixed character prior (e.g. I, O and Q rare: most US states leave them out of serials because they
-look like 1 and 0) multiplies each slot's probabilities before decoding. It is domain knowledge, not
-fitted to any benchmark; `parse_prior("")` turns it off (EU plates use those letters).
+look like 1 and 0) only decides between a rare letter and its look-alike digit: where the letter is a
+slot's read and its weighted probability falls below the digit's, the letter's weighted-off mass goes to
+the digit. It never hands the letter's mass to another letter (the old plain re-weighting turned
+California's 4TIX783 into 4TTX783). Domain knowledge, not fitted to any benchmark; `parse_prior("")`
+turns it off.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anpr.plates import PlateFormat
+from anpr.plates import PlateFormat, confusion_key
 from services.ocr.patterns import SlotPattern
 
 # Anything with character-position sets: anpr.plates.PlateFormat or an OpenALPR SlotPattern.
@@ -60,12 +67,18 @@ class SlotDecoder:
         self.min_ratio = min_ratio
         self.top_n = top_n
         self.beam = beam
-        self._prior: np.ndarray | None = None
-        if prior:
-            unknown = set(prior) - set(alphabet)
-            if unknown:
-                raise ValueError(f"prior for symbol(s) not in the alphabet: {''.join(sorted(unknown))}")
-            self._prior = np.array([prior.get(c, 1.0) for c in alphabet], dtype=np.float64)
+        unknown = set(prior or ()) - set(alphabet)
+        if unknown:
+            raise ValueError(f"prior for symbol(s) not in the alphabet: {''.join(sorted(unknown))}")
+        # (letter index, its look-alike digit's index, weight) for each letter the prior weighs
+        self._prior = [
+            (alphabet.index(c), alphabet.index(confusion_key(c)), w)
+            for c, w in (prior or {}).items()
+            if confusion_key(c) != c and confusion_key(c) in alphabet
+        ]
+        # Per symbol: the alphabet indices of its look-alikes (itself included).
+        keys = [confusion_key(c) for c in alphabet]
+        self._look_alikes = [np.array([j for j, k in enumerate(keys) if k == key]) for key in keys]
         # Per format, per position: the alphabet indices allowed there.
         self._format_masks = [
             [np.array([i for i, c in enumerate(alphabet) if c in slot], dtype=np.intp) for slot in f.slots]
@@ -74,10 +87,7 @@ class SlotDecoder:
 
     def decode(self, probs: np.ndarray) -> Decoded:
         """`probs`: [slots, len(alphabet)] probabilities of one plate."""
-        probs = np.asarray(probs, dtype=np.float64)
-        if self._prior is not None:
-            probs = probs * self._prior
-            probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+        probs = self._weighed(np.asarray(probs, dtype=np.float64))
         best = probs.argmax(axis=1)
         raw = self._text(best)
         raw_p = float(np.prod(probs[np.arange(len(best)), best]))
@@ -98,12 +108,31 @@ class SlotDecoder:
     def _text(self, indices: Sequence[int]) -> str:
         return "".join(self.alphabet[i] for i in indices if i != self.pad_index)
 
+    def _weighed(self, probs: np.ndarray) -> np.ndarray:
+        """The prior applied: a rare letter read where its digit is nearly as likely becomes the digit."""
+        if not self._prior:
+            return probs
+        probs = probs.copy()
+        best = probs.argmax(axis=1)
+        for letter, digit, w in self._prior:
+            for i in np.flatnonzero(best == letter):
+                if probs[i, letter] * w < probs[i, digit]:
+                    probs[i, digit] += probs[i, letter] * (1.0 - w)
+                    probs[i, letter] *= w
+        return probs
+
     def _fit(self, probs: np.ndarray, masks: list[np.ndarray]) -> tuple[str, float] | None:
-        """Most probable read of exactly this format: its characters first, then padding."""
+        """Most probable read of exactly this format that changes characters only into look-alikes:
+        its characters first, then padding. None when some slot's read has no allowed look-alike."""
         n = len(masks)
         if n > len(probs):
             return None
-        chosen = [int(m[probs[i, m].argmax()]) for i, m in enumerate(masks)]
+        chosen = []
+        for i, m in enumerate(masks):
+            allowed = np.intersect1d(m, self._look_alikes[int(probs[i].argmax())])
+            if not len(allowed):
+                return None
+            chosen.append(int(allowed[probs[i, allowed].argmax()]))
         p = float(np.prod([probs[i, c] for i, c in enumerate(chosen)]) * np.prod(probs[n:, self.pad_index]))
         return self._text(chosen), p
 

@@ -71,7 +71,7 @@ class CascadeLocaliser:
 class YoloLocaliser:
     """An Ultralytics YOLO plate model given by local path (Ultralytics is an optional dependency here)."""
 
-    def __init__(self, path: Path, confidence: float) -> None:
+    def __init__(self, path: Path, confidence: float, size: int = 640) -> None:
         if not path.exists():
             raise EngineUnavailable(
                 f"YOLO plate model not found: {path}; set OCR_LOCALISER_MODEL to its path"
@@ -84,9 +84,11 @@ class YoloLocaliser:
             raise EngineUnavailable("OCR_LOCALISER=yolo needs Ultralytics: pip install ultralytics") from exc
         self._model = YOLO(str(path), task="detect")
         self._confidence = confidence
+        self._size = size
 
     def locate(self, image: np.ndarray) -> list[Box]:
-        boxes = self._model.predict(image, conf=self._confidence, verbose=False)[0].boxes.cpu().numpy()
+        found = self._model.predict(image, conf=self._confidence, imgsz=self._size, verbose=False)
+        boxes = found[0].boxes.cpu().numpy()
         order = np.argsort(-boxes.conf)
         return [b for b in (_box(*boxes.xyxy[i], image) for i in order) if b is not None]
 
@@ -134,6 +136,17 @@ def build_localiser(settings: OcrSettings) -> Localiser:
     if settings.localiser == "yolo":
         return YoloLocaliser(path, settings.localiser_confidence)
     return CascadeLocaliser(path, max_width=settings.cascade_max_width)
+
+
+def build_second_localiser(settings: OcrSettings) -> Localiser | None:
+    """The YOLO plate model asked only where the first localiser's best read is doubtful."""
+    if not settings.second_localiser_model:
+        return None
+    return YoloLocaliser(
+        Path(settings.second_localiser_model).expanduser(),
+        settings.localiser_confidence,
+        settings.second_localiser_size,
+    )
 
 
 def _box(x1: float, y1: float, x2: float, y2: float, image: np.ndarray) -> Box | None:

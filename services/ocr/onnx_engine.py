@@ -9,7 +9,7 @@ from anpr.messages import Box
 from anpr.plates import parse_formats
 from services.ocr.decode import Format, SlotDecoder, parse_prior
 from services.ocr.engine import EngineUnavailable, PlateResult
-from services.ocr.localise import Localiser, build_localiser
+from services.ocr.localise import Localiser, build_localiser, build_second_localiser
 from services.ocr.patterns import load_patterns
 from services.ocr.plate_model import PlateOcrModel
 from services.ocr.settings import OcrSettings
@@ -25,7 +25,24 @@ class OnnxEngine:
 
     def __init__(self, settings: OcrSettings, localiser: Localiser | None = None) -> None:
         self.model = PlateOcrModel(settings.reader_model, settings.reader_config, settings.threads)
+        self.second: PlateOcrModel | None = None  # the reader beside it (OCR_SECOND_READER_MODEL)
+        if settings.second_reader_model:
+            second = PlateOcrModel(
+                settings.second_reader_model, None, settings.threads, "OCR_SECOND_READER_MODEL"
+            )
+            if (second.config.alphabet, second.config.pad) != (
+                self.model.config.alphabet,
+                self.model.config.pad,
+            ):
+                raise EngineUnavailable(
+                    f"OCR_SECOND_READER_MODEL={settings.second_reader_model}: its alphabet differs from "
+                    "OCR_READER_MODEL's; the two readers' slot probabilities cannot be averaged"
+                )
+            self.second = second
+        self.slots = max(self.model.config.slots, self.second.config.slots if self.second else 0)
         self.localiser = localiser or build_localiser(settings)
+        self.second_localiser = build_second_localiser(settings)
+        self.second_below = settings.second_localiser_below
         cfg = self.model.config
         self.decoder = SlotDecoder(
             cfg.alphabet,
@@ -39,10 +56,17 @@ class OnnxEngine:
         self.views = settings.views
 
     def read(self, crop: np.ndarray) -> PlateResult | None:
-        boxes = [_with_margin(b, crop) for b in self.localiser.locate(crop)[: self.max_plates]]
-        if not boxes:
-            return None
-        return self.read_regions(crop, boxes)
+        best = self._read_boxes(crop, self.localiser)
+        if self.second_localiser is not None and (best is None or best.confidence < self.second_below):
+            # a long or two-row plate the first localiser cut short, or none found: ask the second one
+            other = self._read_boxes(crop, self.second_localiser)
+            if other is not None and (best is None or other.confidence > best.confidence):
+                best = other
+        return best
+
+    def _read_boxes(self, crop: np.ndarray, localiser: Localiser) -> PlateResult | None:
+        boxes = [_with_margin(b, crop) for b in localiser.locate(crop)[: self.max_plates]]
+        return self.read_regions(crop, boxes) if boxes else None
 
     def read_regions(self, image: np.ndarray, boxes: list[Box]) -> PlateResult | None:
         """Read each box of `image` as a plate and keep the most confident read."""
@@ -50,13 +74,27 @@ class OnnxEngine:
         if not boxes:
             return None
         plates = [image[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]
-        views = [v for p in plates for v in views_of(p, self.views)]
-        probs = mean_of_views(self.model.probabilities(views), self.views)
+        views = [views_of(p, self.views) for p in plates]
+        probs = self._probabilities(views)
         reads = [(box, self.decoder.decode(p)) for box, p in zip(boxes, probs, strict=True)]
         box, best = max(reads, key=lambda r: r[1].confidence)
         if not best.text:
             return None
         return PlateResult(box, best.raw, best.text, best.confidence, best.candidates)
+
+    def _probabilities(self, views: list[list[np.ndarray]]) -> np.ndarray:
+        """[plates, slots, symbols]: each plate's views shared out between the readers in turn (every
+        reader reads every view when there are fewer views than readers), each reader's mean over its
+        views, then the mean over the readers."""
+        readers = [self.model] if self.second is None else [self.model, self.second]
+        n = len(readers)
+        per_reader = []
+        for k, reader in enumerate(readers):
+            mine = [v[k::n] if len(v) >= n else v for v in views]
+            count = len(mine[0])
+            flat = [x for v in mine for x in v]
+            per_reader.append(mean_of_views(reader.probabilities(flat, self.slots), count))
+        return np.mean(per_reader, axis=0)
 
     def read_plate(self, plate: np.ndarray) -> PlateResult | None:
         """Read an image that is already a tight plate crop: OCR alone, no localiser. The crop is padded

@@ -57,8 +57,10 @@ class PlateModelConfig:
 
 
 class PlateOcrModel:
-    def __init__(self, model: str, config: Path | None = None, threads: int = 0) -> None:
-        model_path, config_path = resolve_model(model, config)
+    def __init__(
+        self, model: str, config: Path | None = None, threads: int = 0, setting: str = "OCR_READER_MODEL"
+    ) -> None:
+        model_path, config_path = resolve_model(model, config, setting)
         self.config = PlateModelConfig.load(config_path)
         import onnxruntime as ort
 
@@ -72,11 +74,18 @@ class PlateOcrModel:
         self._input = self._session.get_inputs()[0].name
         self.model_path = model_path
 
-    def probabilities(self, plates: list[np.ndarray]) -> np.ndarray:
-        """[N, slots, len(alphabet)] for N BGR plate images."""
+    def probabilities(self, plates: list[np.ndarray], slots: int = 0) -> np.ndarray:
+        """[N, slots, len(alphabet)] for N BGR plate images; with `slots` more than the model's, the
+        extra slots are padding (a 9-slot model read beside a 10-slot one)."""
         batch = np.stack([self._prepare(p) for p in plates])
         out = self._session.run(None, {self._input: batch})[0]
-        return out.reshape(len(plates), self.config.slots, len(self.config.alphabet))
+        c = self.config
+        probs = out.reshape(len(plates), c.slots, len(c.alphabet))
+        if slots > c.slots:
+            pad = np.zeros((len(plates), slots - c.slots, len(c.alphabet)), probs.dtype)
+            pad[..., c.alphabet.index(c.pad)] = 1.0
+            probs = np.concatenate([probs, pad], axis=1)
+        return probs
 
     def _prepare(self, plate: np.ndarray) -> np.ndarray:
         c = self.config
@@ -93,15 +102,15 @@ class PlateOcrModel:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[..., None]
 
 
-def resolve_model(model: str, config: Path | None) -> tuple[Path, Path]:
+def resolve_model(model: str, config: Path | None, setting: str = "OCR_READER_MODEL") -> tuple[Path, Path]:
     """Local model (+ its config), or a fast-plate-ocr model name: that library's cached copy, fetched on
     first use (anpr.models)."""
     try:
-        path = fetch(reader_need(model))
+        path = fetch(reader_need(model, setting))
     except ModelMissing as exc:
         raise EngineUnavailable(str(exc)) from exc
     if not path.is_file():
-        raise EngineUnavailable(f"OCR_READER_MODEL={model}: {path} is not a file")
+        raise EngineUnavailable(f"{setting}={model}: {path} is not a file")
     return path, config or _config_next_to(path)
 
 

@@ -80,6 +80,17 @@ class OcrSettings(ServiceSettings):
         ge=1,
         description="vehicle crops whose JPEG header declares more pixels (default: 8K) are not decoded",
     )
+    second_localiser_model: str | None = Field(
+        default=None,
+        description="onnx: a YOLO plate model (any plate layout: long EU, two-row) asked for more plate boxes "
+        "only where the first localiser's best read is under OCR_SECOND_LOCALISER_BELOW or it found none",
+    )
+    second_localiser_below: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="onnx: confidence under which the second localiser is asked"
+    )
+    second_localiser_size: int = Field(
+        default=320, ge=32, le=1280, description="onnx: input size of the second localiser (pixels, square)"
+    )
     localiser_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="yolo / open-image-models")
     max_plates: int = Field(
         default=3, ge=1, le=10, description="plate boxes read per vehicle, most likely first"
@@ -88,6 +99,12 @@ class OcrSettings(ServiceSettings):
     reader_model: str = Field(
         default=DEFAULT_READER_MODEL,
         description="local .onnx plate OCR model, or a fast-plate-ocr model name (needs fast-plate-ocr + internet)",
+    )
+    second_reader_model: str | None = Field(
+        default=None,
+        description="onnx: a second plate OCR model (e.g. fast-plate-ocr's cct_xs_v2_global.onnx, its config "
+        "beside it) with the same alphabet; the views of each plate are shared between the two readers and "
+        "their slot probabilities averaged, so reading costs about the same",
     )
     reader_config: Path | None = Field(
         default=None,
@@ -129,6 +146,18 @@ class OcrSettings(ServiceSettings):
         if self.engine != "onnx":
             return []
         needs = [reader_need(self.reader_model)]
+        if self.second_localiser_model:
+            needs.append(
+                ModelNeed(
+                    "second plate localiser",
+                    "OCR_SECOND_LOCALISER_MODEL",
+                    self.second_localiser_model,
+                    None,
+                    "a YOLO plate model file",
+                )
+            )
+        if self.second_reader_model:
+            needs.append(reader_need(self.second_reader_model, "OCR_SECOND_READER_MODEL"))
         hint = "an OpenCV plate cascade XML (OCR_LOCALISER=cascade) or a YOLO plate model file"
         if self.localiser == "open-image-models":
             name = self.localiser_model or DEFAULT_OIM_MODEL
@@ -156,7 +185,7 @@ class OcrSettings(ServiceSettings):
         return value
 
 
-def reader_need(model: str) -> ModelNeed:
+def reader_need(model: str, setting: str = "OCR_READER_MODEL") -> ModelNeed:
     hub = None if model.endswith(".onnx") or looks_local(model) else Hub.FAST_PLATE_OCR
     hint = "a local fast-plate-ocr .onnx model (its *_plate_config.yaml beside it, or OCR_READER_CONFIG)"
-    return ModelNeed("plate reader", "OCR_READER_MODEL", model, hub, hint)
+    return ModelNeed("plate reader", setting, model, hub, hint)

@@ -156,3 +156,17 @@ def test_prior_specs_are_parsed_or_refused() -> None:
             parse_prior(bad)
     with pytest.raises(ValueError):
         SlotDecoder(ALPHABET, "_", (), prior={"#": 0.5})
+
+
+def test_the_prior_never_hands_a_rare_letter_to_another_letter() -> None:
+    # 4TIX783 (California): I doubtful against T, its digit 1 hardly likely: the I stays
+    slots = clear("4T") + [{"I": 0.55, "T": 0.4, "1": 0.02}] + clear("X783")
+    d = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000"), prior=US_PRIOR).decode(probs(*slots))
+    assert d.text == "4TIX783"
+
+
+def test_a_format_only_swaps_look_alikes() -> None:
+    # ABC1M34 fits Texas only by turning M into a digit, which has no look-alike: read as it is
+    slots = clear("ABC1") + [{"M": 0.6, "4": 0.35}] + clear("34")
+    d = TEXAS.decode(probs(*slots))
+    assert d.text == "ABC1M34" and not d.fits_format
