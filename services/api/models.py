@@ -154,6 +154,8 @@ class DeadLetterChunk(Base):
     )
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data_ct: Mapped[bytes] = mapped_column(Blob)
+
+
 class LoginFailure(Base):
     """One failed login, counted per key (`client:<id>`, `address:<ip>`) by the login limiter."""
 

@@ -61,7 +61,10 @@ class ApiSettings(ServiceSettings):
     tls_certfile: Path | None = Field(default=None, description="PEM certificate: serve HTTPS (and HSTS)")
     tls_keyfile: Path | None = Field(default=None, description="its private key (PEM)")
     shutdown_timeout_s: int = Field(
-        default=5, ge=1, le=60, description="on SIGTERM, how long open requests may finish (docker stop: 10 s)"
+        default=5,
+        ge=1,
+        le=60,
+        description="on SIGTERM, how long open requests may finish (docker stop: 10 s)",
     )
 
     # -- auth ----------------------------------------------------------------------------------------------

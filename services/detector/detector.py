@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from anpr.images import decode_bounded, encode_jpeg
 from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
+from services.detector.budget import ReadBudget
 from services.detector.gate import MotionGate, RegionMask
 from services.detector.images import clip_box, padded
 from services.detector.settings import DetectorSettings
@@ -27,7 +29,8 @@ class VehicleDetector:
 
     With the motion gate on, a frame where nothing moved gets no detection and no vehicles; the
     tracker is not updated either, so its tracks wait for the next frame it sees instead of ageing.
-    With a region of interest, only the region's bounding box is detected."""
+    With a region of interest, only the region's bounding box is detected. A tracked vehicle is
+    published only on the frames it is to be read on (budget.py)."""
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.settings = settings
@@ -49,6 +52,7 @@ class VehicleDetector:
             if settings.motion_gate
             else None
         )
+        self._budget = ReadBudget(settings.read_every_s, settings.read_growth)
 
     def process(self, frame: FrameMessage) -> VehiclesMessage:
         """Always one message per frame: downstream stages use it as their clock."""
@@ -58,9 +62,10 @@ class VehicleDetector:
         if image is not None:
             height, width = image.shape[:2]
             if self._gate is None or self._gate.admits(frame.camera, image, frame.captured_at):
-                vehicles = tuple(self._track(frame.camera, image))
+                vehicles = tuple(self._track(frame.camera, image, frame.captured_at))
         if frame.end_of_stream:
             self._trackers.pop(frame.camera, None)  # the next stream is other footage: fresh track ids
+            self._budget.forget(frame.camera)
             if self._gate is not None:
                 self._gate.forget(frame.camera)
         return VehiclesMessage(
@@ -79,7 +84,7 @@ class VehicleDetector:
             log.warning("camera %s frame %d: %s; no detection", frame.camera, frame.seq, why)
         return image
 
-    def _track(self, camera: str, image: np.ndarray) -> list[VehicleCrop]:
+    def _track(self, camera: str, image: np.ndarray, at: datetime) -> list[VehicleCrop]:
         detections = self._detect(image)
         tracker = self._trackers.get(camera)
         if tracker is None:
@@ -96,6 +101,8 @@ class VehicleDetector:
                 or box is None
                 or min(box.w, box.h) < self.settings.min_box_px
             ):
+                continue
+            if not self._budget.wants(camera, int(row[4]), box.w * box.h, at):
                 continue
             crop_box = padded(box, self.settings.crop_padding, width, height)
             x1, y1, x2, y2 = crop_box.xyxy

@@ -60,6 +60,17 @@ class DetectorSettings(ServiceSettings):
         "'x,y x,y x,y ...' (e.g. '0,0.3 1,0.3 1,1 0,1', the lower 70%); only it is watched and detected",
     )
 
+    read_every_s: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=60.0,
+        description="a tracked vehicle goes to the plate reader this often (capture time), and whenever its box "
+        "grew by read_growth; 0: on every frame",
+    )
+    read_growth: float = Field(
+        default=0.15, ge=0.0, le=10.0, description="box growth that earns an extra read"
+    )
+
     @field_validator("roi", mode="before")
     @classmethod
     def _polygon(cls, value: object) -> object:
@@ -77,8 +88,9 @@ class DetectorSettings(ServiceSettings):
 
     @staticmethod
     def every_frame() -> dict[str, object]:
-        """The overrides that make the detector look at every whole frame (the benchmark's reference)."""
-        return {"motion_gate": False, "roi": None}
+        """The overrides that make the detector look at every whole frame and send every vehicle on to
+        be read (the benchmark's reference)."""
+        return {"motion_gate": False, "roi": None, "read_every_s": 0.0}
 
     def model_needs(self) -> list[ModelNeed]:
         return [model_need(self.model)]
