@@ -143,6 +143,11 @@ class Aggregator:
             self._save()
         return events
 
+    def save_unsaved(self) -> None:
+        """On a clean stop: save the reads that save_every_s held back."""
+        if self._unsaved:
+            self._save()
+
     def acknowledged(self, event_id: UUID) -> None:
         """The records service has the event (or, in-process, the bus handled it): it leaves the outbox."""
         self.outbox.remove([event_id])

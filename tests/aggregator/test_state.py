@@ -149,6 +149,8 @@ def test_reads_are_saved_at_most_every_save_every_s_and_events_at_once(make_sett
     crashed = _restart(aggregator)  # no close: what the file holds is what a crash leaves
     [sighting] = crashed.open_sightings
     assert sighting.read_count == 11  # saved at 0, 5 and 10 s: the read at 11 s is lost, at most 5 s are
+    aggregator.save_unsaved()  # a clean stop saves what was held back
+    assert _restart(aggregator).open_sightings[0].read_count == 12
     feed.frame(12.0, "ABC1234")
     [event] = feed.end(13.0)  # closed at end of stream: saved before it is returned
     assert _restart(aggregator).inside.keys() == {event.plate}
