@@ -23,7 +23,7 @@ for _ in $(seq 180); do
 done
 /usr/bin/time -f "%M" -o "$WORK/capture.rss" .venv/bin/python -m services.capture 2>"$WORK/capture.log"
 sleep 2
-kill -TERM $(jobs -p)
+for pid in $(jobs -p); do pkill -TERM -P "$pid" || true; done  # the services, not /usr/bin/time, which reports
 wait || true
 for s in capture detector ocr aggregator; do
   printf '%-10s peak RSS %5d MB\n' "$s" $(( $(tail -1 "$WORK/$s.rss") / 1024 ))
