@@ -12,7 +12,7 @@ export OCR_READER_MODEL=${OCR_READER_MODEL:-$DATA/models/peers/fast_plate_ocr/cc
 export ANPR_TOPIC_PREFIX=rss$$ ANPR_ENV_FILE=/nonexistent/.env CAPTURE_SOURCE=$VIDEO CAPTURE_PACE=fast
 WORK=$(mktemp -d)
 export AGGREGATOR_STATE_FILE=$WORK/state.json
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'for pid in $(jobs -p); do pkill -TERM -P "$pid" || true; done; rm -rf "$WORK"' EXIT
 for s in aggregator ocr detector; do
   /usr/bin/time -f "%M" -o "$WORK/$s.rss" .venv/bin/python -m "services.$s" 2>"$WORK/$s.log" &
 done

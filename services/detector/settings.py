@@ -61,7 +61,7 @@ class DetectorSettings(ServiceSettings):
     )
 
     read_every_s: float = Field(
-        default=0.5,
+        default=0.2,
         ge=0.0,
         le=60.0,
         description="a tracked vehicle goes to the plate reader this often (capture time), and whenever its box "
