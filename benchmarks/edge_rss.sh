@@ -14,14 +14,16 @@ WORK=$(mktemp -d)
 export AGGREGATOR_STATE_FILE=$WORK/state.json
 trap 'for pid in $(jobs -p); do pkill -TERM -P "$pid" || true; done; rm -rf "$WORK"' EXIT
 for s in aggregator ocr detector; do
-  /usr/bin/time -f "%M" -o "$WORK/$s.rss" .venv/bin/python -m "services.$s" 2>"$WORK/$s.log" &
+  # A client id of its own: another run's services with the default ids would take over the sessions.
+  MQTT_CLIENT_ID=$ANPR_TOPIC_PREFIX-$s /usr/bin/time -f "%M" -o "$WORK/$s.rss" .venv/bin/python -m "services.$s" 2>"$WORK/$s.log" &
 done
 # Frames published before a consumer subscribed would be lost: wait until all three say online.
 for _ in $(seq 180); do
   online=$(mosquitto_sub -h "${MQTT_HOST:-127.0.0.1}" -p "${MQTT_PORT:-1883}" -t "$ANPR_TOPIC_PREFIX/status/+" -W 1 2>/dev/null | grep -c '"online"' || true)
   [ "$online" -ge 3 ] && break
 done
-/usr/bin/time -f "%M" -o "$WORK/capture.rss" .venv/bin/python -m services.capture 2>"$WORK/capture.log"
+MQTT_CLIENT_ID=$ANPR_TOPIC_PREFIX-capture /usr/bin/time -f "%M" -o "$WORK/capture.rss" \
+  .venv/bin/python -m services.capture 2>"$WORK/capture.log"
 sleep 2
 for pid in $(jobs -p); do pkill -TERM -P "$pid" || true; done  # the services, not /usr/bin/time, which reports
 wait || true
