@@ -61,11 +61,11 @@ class DetectorSettings(ServiceSettings):
     )
 
     read_every_s: float = Field(
-        default=0.2,
+        default=0.0,
         ge=0.0,
         le=60.0,
         description="a tracked vehicle goes to the plate reader this often (capture time), and whenever its box "
-        "grew by read_growth; 0: on every frame",
+        "grew by read_growth; 0 (default): on every frame until the OCR has a confident read",
     )
     read_growth: float = Field(
         default=0.15, ge=0.0, le=10.0, description="box growth that earns an extra read"
