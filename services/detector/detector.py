@@ -48,6 +48,7 @@ class VehicleDetector:
                 settings.motion_min_area,
                 settings.idle_detect_s,
                 self._region,
+                settings.motion_hold_s,
             )
             if settings.motion_gate
             else None

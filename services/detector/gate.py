@@ -2,9 +2,10 @@
 
 The frame is shrunk to a small blurred grey image; it is compared with the image of the last frame
 the detector looked at (not the previous frame, so a car creeping a few pixels per frame still adds
-up to motion). Only the region of interest counts when one is set. Without motion the detector is
-still run every `idle_detect_s` of capture time: a car waiting at the barrier keeps being read, so
-its sighting stays open as it would when every frame is looked at.
+up to motion). Only the region of interest counts when one is set. After motion the detector keeps
+looking for `hold_s`, while the scene settles. Without motion it still runs every `idle_detect_s`
+of capture time: a car waiting at the barrier keeps being read, so its sighting stays open as it
+would when every frame is looked at.
 """
 
 from __future__ import annotations
@@ -19,17 +20,25 @@ import numpy as np
 @dataclass
 class _Seen:
     small: np.ndarray
-    at: datetime
+    at: datetime  # when the detector last looked
+    moved_at: datetime  # when it last saw motion
 
 
 class MotionGate:
     def __init__(
-        self, width: int, threshold: int, min_area: float, idle_detect_s: float, mask: RegionMask | None
+        self,
+        width: int,
+        threshold: int,
+        min_area: float,
+        idle_detect_s: float,
+        mask: RegionMask | None,
+        hold_s: float = 0.0,
     ) -> None:
         self.width = width
         self.threshold = threshold
         self.min_area = min_area
         self.idle_detect_s = idle_detect_s
+        self.hold_s = hold_s
         self.mask = mask
         self._seen: dict[str, _Seen] = {}
 
@@ -38,14 +47,22 @@ class MotionGate:
         small = self._small(image)
         seen = self._seen.get(camera)
         if (
-            seen is not None
-            and seen.small.shape == small.shape
-            and abs((at - seen.at).total_seconds()) < self.idle_detect_s
-            and self.moved_fraction(seen.small, small) < self.min_area
+            seen is None
+            or seen.small.shape != small.shape
+            or self.moved_fraction(seen.small, small) >= self.min_area
         ):
-            return False
-        self._seen[camera] = _Seen(small, at)
-        return True
+            self._seen[camera] = _Seen(small, at, at)
+            return True
+        # Still. Keep looking for hold_s after the last motion: the tracker confirms a new track on
+        # its second frame, and the car that just stopped is read as it would be on every frame.
+        since_look, since_motion = (
+            abs((at - seen.at).total_seconds()),
+            abs((at - seen.moved_at).total_seconds()),
+        )
+        if since_motion < self.hold_s or since_look >= self.idle_detect_s:
+            self._seen[camera] = _Seen(small, at, seen.moved_at)
+            return True
+        return False
 
     def forget(self, camera: str) -> None:
         self._seen.pop(camera, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -51,6 +51,9 @@ class DetectorSettings(ServiceSettings):
     motion_min_area: float = Field(
         default=0.002, gt=0.0, le=1.0, description="fraction of the image (or region) that must change"
     )
+    motion_hold_s: float = Field(
+        default=0.5, ge=0.0, le=60.0, description="after motion, keep detecting this long (capture time)"
+    )
     idle_detect_s: float = Field(
         default=1.0, gt=0.0, le=60.0, description="without motion, still detect this often (capture time)"
     )
@@ -85,6 +88,19 @@ class DetectorSettings(ServiceSettings):
         if len(points) < 3 or any(len(p) != 2 or not (0 <= p[0] <= 1 and 0 <= p[1] <= 1) for p in points):
             raise ValueError(f"{value!r}: give at least 3 points 'x,y', each between 0 and 1")
         return points
+
+    #: settings that change nothing when every frame is detected and read (see every_frame)
+    SHORTCUTS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "motion_gate",
+            "motion_width",
+            "motion_threshold",
+            "motion_min_area",
+            "motion_hold_s",
+            "idle_detect_s",
+        }
+        | {"roi", "read_every_s", "read_growth"}
+    )
 
     @staticmethod
     def every_frame() -> dict[str, object]:

@@ -243,7 +243,7 @@ def _cache_key(video: Path, start: datetime, stages: Stages) -> str:
     assert ref.detector and ref.ocr and ref.aggregator
     decisive = {
         "start": start.isoformat(),
-        "detector": ref.detector.model_dump(mode="json", exclude={"common"}),
+        "detector": ref.detector.model_dump(mode="json", exclude={"common", *DetectorSettings.SHORTCUTS}),
         "ocr": ref.ocr.model_dump(mode="json", exclude={"common"}),
         "aggregator": ref.aggregator.model_dump(mode="json", exclude={"common", "state_file", "outbox_file"}),
     }

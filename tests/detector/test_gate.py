@@ -1,5 +1,5 @@
-"""The motion gate: no detection while nothing moves, detection again on motion, tracks kept across
-the frames it skips; and the read budget that sends each track to the plate reader on its best frames."""
+"""The motion gate: no detection while nothing moves (after a short hold), detection again on motion,
+tracks kept across the frames it skips; and the read budget that sends each track to the plate reader on its best frames."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ def test_still_frames_are_skipped_until_the_idle_interval() -> None:
     gate = _gate(idle_s=1.0)
     seen = [gate.admits("cam", _scene(100), T0 + timedelta(seconds=i / 10)) for i in range(12)]
     assert seen == [True] + [False] * 9 + [True, False]  # the first, then once a second of capture time
+
+
+def test_the_gate_stays_open_for_the_hold_after_motion() -> None:
+    gate = MotionGate(width=160, threshold=20, min_area=0.002, idle_detect_s=60.0, mask=None, hold_s=0.25)
+    assert gate.admits("cam", _scene(100), T0)
+    assert gate.admits("cam", _scene(200), T0 + timedelta(seconds=0.1))  # motion at 0.1 s
+    seen = [gate.admits("cam", _scene(200), T0 + timedelta(seconds=0.1 + i / 10)) for i in range(1, 6)]
+    assert seen == [True, True, False, False, False]  # 0.2 and 0.3 s are within the hold
 
 
 def test_motion_opens_the_gate_and_small_creeps_add_up() -> None:
@@ -70,7 +78,9 @@ def test_a_track_is_read_when_new_when_it_grew_and_every_interval() -> None:
 def gated(tflite_model: Path) -> VehicleDetector:
     # idle_detect_s long enough that only motion opens the gate; every tracked vehicle published
     return VehicleDetector(
-        DetectorSettings(model=str(tflite_model), device="cpu", idle_detect_s=60.0, read_every_s=0.0)
+        DetectorSettings(
+            model=str(tflite_model), device="cpu", idle_detect_s=60.0, motion_hold_s=0.25, read_every_s=0.0
+        )
     )
 
 
@@ -94,11 +104,11 @@ def test_no_detection_while_still_and_tracks_survive_the_skipped_frames(
     assert len(detections) == 4 and all(m.vehicles for m in before)
     track = max(before[-1].vehicles, key=lambda v: v.box.w * v.box.h).track_id
     # The footage freezes for longer than ByteTrack keeps a lost track (track_buffer frames):
-    for _ in range(45):
-        still = gated.process(frame(video[3], seq=seq, camera="still"))
-        seq += 1
-        assert still.vehicles == ()
-    assert len(detections) == 4  # not one detection while nothing moved
+    stills = [gated.process(frame(video[3], seq=seq + i, camera="still")) for i in range(45)]
+    seq += 45
+    assert all(m.vehicles for m in stills[:2])  # motion_hold_s after the last motion: still looked at
+    assert all(m.vehicles == () for m in stills[2:])
+    assert len(detections) == 4 + 2  # then not one detection while nothing moved
     after = gated.process(frame(video[4], seq=seq, camera="still"))  # it moves on
-    assert len(detections) == 5 and after.vehicles
+    assert len(detections) == 7 and after.vehicles
     assert max(after.vehicles, key=lambda v: v.box.w * v.box.h).track_id == track  # the same track
