@@ -41,6 +41,7 @@ def _run(clip: Path, out: Path, overlap: bool) -> tuple[list[tuple], list[tuple]
     return events, [tuple(r.split(",")[2:10]) for r in reads]  # camera .. engine, not the event ids
 
 
+@pytest.mark.slow  # two runs of the real models over 45 frames: 266 s on this loaded 2-core machine
 def test_overlapped_stages_give_what_the_sequential_run_gives(
     models: dict[str, str], clip: Path, tmp_path: Path
 ) -> None:
