@@ -18,7 +18,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings(AggregatorSettings, "aggregator", argv, about=ABOUT, check=Aggregator)
     stage = Aggregator(settings)
     # A persistent session: reads published while the aggregator restarts wait for it at the broker.
-    serve("aggregator", settings, lambda bus: wire(bus, settings, stage), persistent=True)
+    try:
+        serve("aggregator", settings, lambda bus: wire(bus, settings, stage), persistent=True)
+    finally:
+        stage.save_unsaved()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,13 @@ class AggregatorSettings(ServiceSettings):
         default=30.0, gt=0, le=3600, description="reads of a plate less than this apart are one sighting"
     )
     state_file: Path = Field(default=Path("state/aggregator.json"), description="who is inside")
+    save_every_s: float = Field(
+        default=5.0,
+        ge=0.0,
+        le=300.0,
+        description="reads that make no event are saved at most this often (capture time; 0: every change); "
+        "an event is always saved before it is published",
+    )
     max_errors: int = Field(default=1, ge=0, le=3, description="OCR errors tolerated within one plate")
     track_max_errors: int = Field(
         default=3, ge=0, le=12, description="errors tolerated when the detector's track id says one vehicle"

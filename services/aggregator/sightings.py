@@ -73,6 +73,8 @@ class Aggregator:
             cam: deque(c.recent, maxlen=RECENT_KEYS) for cam, c in self._state.cameras.items()
         }
         self._warned_snapshot = False
+        self._saved_at: datetime | None = None
+        self._unsaved = False
 
     # -- views (copies; the state is changed only through the methods below) ----------------------
     @property
@@ -133,16 +135,21 @@ class Aggregator:
             clock = cam.clock
             events += self._close(s for s in self._open_on(msg.camera) if clock - s.last_seen >= self._window)
             recent.append(key)
-        if changed or events:
+        if events or (changed and self._save_due(msg.captured_at)):
             self._save()
         return sorted(events, key=lambda e: e.time)
 
     def flush(self, camera: str | None = None) -> list[EventMessage]:
         """Close every open sighting (of `camera`, or of all) now: the footage is over."""
         events = self._close(s for s in self._state.open if camera is None or s.camera == camera)
-        if events:
+        if events or self._unsaved:
             self._save()
         return events
+
+    def save_unsaved(self) -> None:
+        """On a clean stop: save the reads that save_every_s held back."""
+        if self._unsaved:
+            self._save()
 
     def acknowledged(self, event_id: UUID) -> None:
         """The records service has the event (or, in-process, the bus handled it): it leaves the outbox."""
@@ -284,7 +291,20 @@ class Aggregator:
         self._warned_snapshot = True
         return read.model_copy(update={"snapshot_jpeg": None})
 
+    def _save_due(self, at: datetime) -> bool:
+        """Reads alone are saved at most every save_every_s (an fsync per frame wears an SD card);
+        a crash then loses at most those seconds of open sightings, never an event."""
+        if (
+            self._saved_at is not None
+            and abs((at - self._saved_at).total_seconds()) < self.settings.save_every_s
+        ):
+            self._unsaved = True
+            return False
+        return True
+
     def _save(self) -> None:
+        self._saved_at = max((c.clock for c in self._state.cameras.values() if c.clock), default=None)
+        self._unsaved = False
         for cam, keys in self._recent.items():
             if cam in self._state.cameras:
                 self._state.cameras[cam].recent = list(keys)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from anpr.images import decode_bounded, encode_jpeg
 from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
+from services.detector.budget import ReadBudget
+from services.detector.gate import MotionGate, RegionMask
 from services.detector.images import clip_box, padded
 from services.detector.settings import DetectorSettings
 from services.detector.yolo import ModelUnavailable, load_tracker_class, load_yolo
@@ -22,7 +25,12 @@ class VehicleDetector:
     """Ultralytics detection plus one tracker per camera, so that frames of different cameras never
     share tracks. Detection runs with the tracker's low threshold, because ByteTrack keeps a track
     alive through weak detections; only vehicles at `confidence` or above are published. NMS is
-    class-agnostic: one vehicle seen as both car and truck must stay one vehicle (one track, one read)."""
+    class-agnostic: one vehicle seen as both car and truck must stay one vehicle (one track, one read).
+
+    With the motion gate on, a frame where nothing moved gets no detection and no vehicles; the
+    tracker is not updated either, so its tracks wait for the next frame it sees instead of ageing.
+    With a region of interest, only the region's bounding box is detected. A tracked vehicle is
+    published only on the frames it is to be read on (budget.py)."""
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.settings = settings
@@ -32,6 +40,20 @@ class VehicleDetector:
         low = float(getattr(self._tracker_cfg, "track_low_thresh", settings.confidence))
         self._detect_conf = min(settings.confidence, low)
         self._trackers: dict[str, Any] = {}
+        self._region = RegionMask(settings.roi) if settings.roi else None
+        self._gate = (
+            MotionGate(
+                settings.motion_width,
+                settings.motion_threshold,
+                settings.motion_min_area,
+                settings.idle_detect_s,
+                self._region,
+                settings.motion_hold_s,
+            )
+            if settings.motion_gate
+            else None
+        )
+        self._budget = ReadBudget(settings.read_every_s, settings.read_growth)
 
     def process(self, frame: FrameMessage) -> VehiclesMessage:
         """Always one message per frame: downstream stages use it as their clock."""
@@ -40,9 +62,13 @@ class VehicleDetector:
         width, height = frame.width, frame.height
         if image is not None:
             height, width = image.shape[:2]
-            vehicles = tuple(self._track(frame.camera, image))
+            if self._gate is None or self._gate.admits(frame.camera, image, frame.captured_at):
+                vehicles = tuple(self._track(frame.camera, image, frame.captured_at))
         if frame.end_of_stream:
             self._trackers.pop(frame.camera, None)  # the next stream is other footage: fresh track ids
+            self._budget.forget(frame.camera)
+            if self._gate is not None:
+                self._gate.forget(frame.camera)
         return VehiclesMessage(
             camera=frame.camera,
             seq=frame.seq,
@@ -59,7 +85,7 @@ class VehicleDetector:
             log.warning("camera %s frame %d: %s; no detection", frame.camera, frame.seq, why)
         return image
 
-    def _track(self, camera: str, image: np.ndarray) -> list[VehicleCrop]:
+    def _track(self, camera: str, image: np.ndarray, at: datetime) -> list[VehicleCrop]:
         detections = self._detect(image)
         tracker = self._trackers.get(camera)
         if tracker is None:
@@ -77,6 +103,8 @@ class VehicleDetector:
                 or min(box.w, box.h) < self.settings.min_box_px
             ):
                 continue
+            if not self._budget.wants(camera, int(row[4]), box.w * box.h, at):
+                continue
             crop_box = padded(box, self.settings.crop_padding, width, height)
             x1, y1, x2, y2 = crop_box.xyxy
             out.append(
@@ -92,6 +120,10 @@ class VehicleDetector:
         return out
 
     def _detect(self, image: np.ndarray) -> Any:
+        x1, y1 = 0, 0
+        if self._region is not None:
+            x1, y1, x2, y2 = self._region.bounds(image.shape[1], image.shape[0])
+            image = image[y1:y2, x1:x2]
         result = self._model.predict(
             image,
             imgsz=self.settings.imgsz,
@@ -101,7 +133,11 @@ class VehicleDetector:
             agnostic_nms=True,
             verbose=False,
         )[0]
-        return result.boxes.cpu().numpy()
+        boxes = result.boxes.cpu().numpy()
+        if x1 or y1:  # back to frame coordinates, before anything reads (and caches) them
+            boxes.data[:, [0, 2]] += x1
+            boxes.data[:, [1, 3]] += y1
+        return boxes
 
     @staticmethod
     def _vehicle_classes(names: dict[int, str]) -> dict[int, VehicleClass]:

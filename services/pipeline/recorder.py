@@ -82,8 +82,6 @@ class _Banner:
 @dataclass
 class _Held:
     frame: FrameMessage
-    vehicles: VehiclesMessage | None
-    reads: ReadsMessage | None
 
 
 class Recorder:
@@ -125,10 +123,12 @@ class Recorder:
         bus.subscribe(topic(prefix, Kind.EVENTS), EventMessage, self._on_event)
 
     def _on_vehicles(self, _topic: str, msg: VehiclesMessage) -> None:
-        self._vehicles[(msg.camera, msg.seq)] = msg
+        if self.write_video or self.live_view:  # kept until the frame is drawn
+            self._vehicles[(msg.camera, msg.seq)] = msg
 
     def _on_reads(self, _topic: str, msg: ReadsMessage) -> None:
-        self._frame_reads[(msg.camera, msg.seq)] = msg
+        if self.write_video or self.live_view:
+            self._frame_reads[(msg.camera, msg.seq)] = msg
         for read in msg.reads:
             self.reads.append((msg.camera, read, msg.seq))
             if read.track_id is not None:
@@ -160,19 +160,25 @@ class Recorder:
     def frame_done(self, frame: FrameMessage) -> np.ndarray | None:
         """Hold `frame` with what the stages found in it; write the frames now older than `hold_s`.
         Returns the frame drawn at once when `live_view` (None otherwise, or if undecodable)."""
-        key = (frame.camera, frame.seq)
-        held = _Held(frame, self._vehicles.pop(key, None), self._frame_reads.pop(key, None))
+        held = _Held(frame)
+        shown = self._draw(held) if self.live_view else None
         if not self.write_video:
-            return None
+            self._forget(frame)
+            return shown
         self._held.append(held)
         while (
             self._held and (frame.captured_at - self._held[0].frame.captured_at).total_seconds() > self.hold_s
         ):
             self._write_held(self._held.popleft())
-        return self._draw(held) if self.live_view else None
+        return shown
+
+    def _forget(self, frame: FrameMessage) -> None:
+        self._vehicles.pop((frame.camera, frame.seq), None)
+        self._frame_reads.pop((frame.camera, frame.seq), None)
 
     def _write_held(self, held: _Held) -> None:
         image = self._draw(held)
+        self._forget(held.frame)
         if image is None:
             log.warning(
                 "frame %s/%d cannot be decoded; not written to the video", held.frame.camera, held.frame.seq
@@ -186,7 +192,11 @@ class Recorder:
         self._banners = [b for b in self._banners if b.until >= held.frame.captured_at]
 
     def _draw(self, held: _Held) -> np.ndarray | None:
-        frame, vehicles, reads = held.frame, held.vehicles, held.reads
+        # What the stages found in it: they may still be at work on a frame shown live, never on
+        # one written hold_s later.
+        frame = held.frame
+        vehicles = self._vehicles.get((frame.camera, frame.seq))
+        reads = self._frame_reads.get((frame.camera, frame.seq))
         image = decode_jpeg(frame.jpeg)
         if image is None:
             return None

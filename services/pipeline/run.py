@@ -1,15 +1,18 @@
 """Run the four edge stages in one process over an in-process bus.
 
-Each stage is wired exactly as its own service wires it to MQTT; only the bus differs. Publishing
-a frame returns after every stage has handled it, so the recorder can draw it right away.
+Each stage is wired exactly as its own service wires it to MQTT; only the bus differs. With
+`overlap` (the default) each stage runs on its own thread behind a bounded queue (staged.py), and the
+capture loop goes on reading while the stages work; without it, publishing a frame returns after
+every stage has handled it, so the recorder can draw it right away for the window.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +36,7 @@ from services.ocr.settings import OcrSettings
 from services.ocr.wiring import wire as wire_ocr
 from services.pipeline.recorder import Recorder
 from services.pipeline.settings import PipelineSettings
+from services.pipeline.staged import StagedBus
 
 log = logging.getLogger("pipeline")
 HOLD_MARGIN_S = 5.0  # the video lags the footage by the aggregator's window plus this: see recorder
@@ -89,11 +93,16 @@ def run(
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     detector_settings, ocr_settings, aggregator_settings = stages.resolved(sources, settings.output_dir)
     prefix = settings.common.topic_prefix
-    bus = MemoryBus()
+    bus = StagedBus(settings.queue_depth) if settings.overlap and not settings.show else None
+    staged = bus.stage if bus is not None else _inline
+    bus = bus or MemoryBus()
     aggregator = Aggregator(aggregator_settings)
-    wire_detector(bus, detector_settings, VehicleDetector(detector_settings))
-    wire_ocr(bus, ocr_settings, PlateReader(ocr_settings))
-    wire_aggregator(bus, aggregator_settings, aggregator)
+    with staged("detector"):
+        wire_detector(bus, detector_settings, VehicleDetector(detector_settings))
+    with staged("ocr"):
+        wire_ocr(bus, ocr_settings, PlateReader(ocr_settings))
+    with staged("aggregator"):
+        wire_aggregator(bus, aggregator_settings, aggregator)
     recorder = Recorder(
         settings.output_dir,
         settings.common.timezone,
@@ -103,7 +112,8 @@ def run(
         hold_s=aggregator_settings.window_s + HOLD_MARGIN_S,
         live_view=settings.show,
     )
-    recorder.attach(bus, prefix)
+    with staged("recorder"):
+        recorder.attach(bus, prefix)
     forwarder = _event_forwarder(bus, settings) if settings.forward_events else None
 
     began = time.monotonic()
@@ -121,7 +131,11 @@ def run(
                 if frame.end_of_stream and not last:
                     frame = frame.model_copy(update={"end_of_stream": False})  # one footage, not two
                 bus.publish(topic(prefix, Kind.FRAMES, frame.camera), frame)
-                image = recorder.frame_done(frame)
+                image = None
+                if isinstance(bus, StagedBus):
+                    bus.call_on("recorder", recorder.frame_done, frame)
+                else:
+                    image = recorder.frame_done(frame)
                 frames += 1
                 stopping = stop is not None and stop.is_set()
                 if stopping or (on_frame and not on_frame(frame, capture.total_frames, image)):
@@ -131,9 +145,11 @@ def run(
                 next_start = frame.captured_at + timedelta(seconds=gap_s + 1.0 / (capture.fps or 10.0))
     except (_Stopped, KeyboardInterrupt):
         log.warning("stopped early; closing the sightings seen so far")
+        _drain(bus)
         aggregator.flush()
         publish_pending(bus, aggregator_settings, aggregator)
     finally:
+        _drain(bus, close=True)
         recorder.close()
         if forwarder is not None:
             forwarder.close("run finished")
@@ -149,6 +165,21 @@ def run(
 
 class _Stopped(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _inline(_stage: str) -> Iterator[None]:
+    yield  # sequential run: every handler on the publisher's thread
+
+
+def _drain(bus: MemoryBus, close: bool = False) -> None:
+    """Let every stage finish what it has been given (then stop its thread, with `close`)."""
+    if not isinstance(bus, StagedBus):
+        return
+    if close:
+        bus.close()
+    else:
+        bus.drain()
 
 
 def _event_forwarder(bus: MemoryBus, settings: PipelineSettings) -> MqttBus:

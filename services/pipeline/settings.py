@@ -17,3 +17,9 @@ class PipelineSettings(ServiceSettings):
     write_video: bool = True
     forward_events: bool = Field(default=False, description="also publish events to the MQTT broker (MQTT_*)")
     event_banner_s: float = Field(default=3.0, ge=0, description="how long an event mark stays in the video")
+    overlap: bool = Field(
+        default=True,
+        description="detector, OCR, aggregator and recorder each on a thread of their own, so stages overlap "
+        "(off with show: the window draws each frame as soon as every stage is done with it)",
+    )
+    queue_depth: int = Field(default=4, ge=1, le=64, description="messages waiting for a stage, at most")

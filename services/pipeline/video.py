@@ -44,7 +44,9 @@ class VideoWriter:
         self._av = av.open(str(path), "w", options={"movflags": "+faststart"})
         stream = self._av.add_stream("h264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "23"}
+        # superfast: 12.5 ms of CPU a 720p frame against veryfast's 20 (files ~1.7x larger); on two
+        # cores the video must not cost what the detector does.
+        stream.options = {"preset": "superfast", "crf": "23"}
         self._stream = stream
 
     def write(self, image: np.ndarray) -> None:

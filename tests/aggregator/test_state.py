@@ -123,9 +123,10 @@ def test_a_state_file_that_cannot_be_written_is_logged_and_work_goes_on(
     assert "could not save the state" in caplog.text
 
 
-def test_a_redelivery_from_a_broker_restored_from_an_older_save_is_skipped(feed: Feed) -> None:
+def test_a_redelivery_from_a_broker_restored_from_an_older_save_is_skipped(make_settings) -> None:
     # A broker killed -9 comes back from its last autosave and sends again reads handled since: far
     # more than the last RECENT_KEYS messages. They belong to this stream: skipped, nothing counted twice.
+    feed = Feed(Aggregator(make_settings(save_every_s=0)))  # every read saved: the count below is exact
     sent = [feed.message(i * 1.0, [plate_read("ABC1234", i * 1.0)]) for i in range(400)]
     for msg in sent:
         feed.aggregator.process(msg)
@@ -138,3 +139,18 @@ def test_a_redelivery_from_a_broker_restored_from_an_older_save_is_skipped(feed:
         sent[0].captured_at,
         sent[-1].captured_at,
     )
+
+
+def test_reads_are_saved_at_most_every_save_every_s_and_events_at_once(make_settings) -> None:
+    aggregator = Aggregator(make_settings(save_every_s=5.0))
+    feed = Feed(aggregator)
+    for i in range(12):
+        feed.frame(float(i), "ABC1234")
+    crashed = _restart(aggregator)  # no close: what the file holds is what a crash leaves
+    [sighting] = crashed.open_sightings
+    assert sighting.read_count == 11  # saved at 0, 5 and 10 s: the read at 11 s is lost, at most 5 s are
+    aggregator.save_unsaved()  # a clean stop saves what was held back
+    assert _restart(aggregator).open_sightings[0].read_count == 12
+    feed.frame(12.0, "ABC1234")
+    [event] = feed.end(13.0)  # closed at end of stream: saved before it is returned
+    assert _restart(aggregator).inside.keys() == {event.plate}

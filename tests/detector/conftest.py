@@ -17,7 +17,8 @@ def tflite_model(data_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def detector_settings(tflite_model: Path) -> DetectorSettings:
-    return DetectorSettings(model=str(tflite_model), device="cpu")
+    # Detection and tracking on every frame given; the gate and the read budget have their own tests.
+    return DetectorSettings(model=str(tflite_model), device="cpu", **DetectorSettings.every_frame())
 
 
 @pytest.fixture(scope="session")
