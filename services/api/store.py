@@ -234,6 +234,8 @@ class EventStore:
         fixes = await self.corrections_of(s, pks)
         out = []
         for pk in pks:
+            if pk not in rows:  # purged since its page was chosen
+                continue
             e, snap = rows[pk]
             fix = fixes.get(pk)
             plate = self.corrected_plate(fix, e.event_id) if fix and fix.plate_ct else None
