@@ -61,6 +61,11 @@ def test_two_broken_visits_merged_in_the_dialog_become_one_with_a_fee(server: Li
     assert "Completed" in merged.text_content()
     assert merged.locator("td[data-label=Fee]").text_content() == "$2.50 unpaid"  # one started hour
 
+    page.click("#tabs a[data-view=search]")
+    exit_row = page.locator("#search-table tbody tr", has_text="Exit").filter(has_text="ABC-1234")
+    exit_row.wait_for()
+    assert exit_row.locator("td[data-label=Plate]").text_content() == "ABC-1284 →ABC-1234"
+
     page.click("#tabs a[data-view=audit]")
     audited = page.locator("#audit-table tbody tr", has_text="visits merged")
     audited.wait_for()

@@ -40,7 +40,7 @@ export function snapshotEl(event, cls, { zoom = false } = {}) {
 }
 
 /** A corrected plate keeps its misread in sight: "ABC-1284 → ABC-1234". */
-function readAsEl(event) {
+export function readAsEl(event) {
   if (!event.read_as) return null;
   return el("span", { class: "read-as", title: "as the camera read it" }, el("s", { text: fmtPlate(event.read_as) }), " →");
 }
