@@ -52,6 +52,7 @@ def test_two_broken_visits_merged_in_the_dialog_become_one_with_a_fee(server: Li
     page.wait_for_selector("#detail h3 .badge.completed")
     page.wait_for_function("() => document.querySelectorAll('#detail .event-card').length === 2")
     assert page.locator("#detail .read-as").text_content() == "ABC-1284 →"
+    assert page.locator("#detail .facts .fee").text_content() == "$2.50 unpaid"
     assert page.locator("#detail button", has_text="Ticket ").count() == 1
     shot(page, "corrections-merged", full_page=False)
     page.click("#detail-close")

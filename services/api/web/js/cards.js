@@ -2,6 +2,7 @@
 // and the detail dialog for a snapshot or a visit.
 import * as api from "./api.js";
 import { eventTools, visitTools } from "./corrections.js";
+import { feeEl } from "./fees.js";
 import { $, capitalize, clear, el, fmtDuration, fmtPercent, fmtPlate, plateEl, report, statusBadge, timeEl, typeBadge } from "./dom.js";
 
 /** Set by main.js: open a vehicle's history. */
@@ -165,6 +166,7 @@ export async function openVisit(visit) {
       ["Exit", timeEl(visit.exit_time)],
       [visit.status === "parked" || visit.status === "overstay" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
       ["Cameras", [visit.entry_camera, visit.exit_camera].filter(Boolean).join(" → ") || "—"],
+      ...(visit.billing ? [["Fee", feeEl(visit.billing)]] : []),
     ]),
     visit.billing
       ? el("button", { type: "button", class: "small", text: `Ticket ${visit.billing.ticket_id}`, onclick: () => links.openTicket(visit.billing.visit_key) })
