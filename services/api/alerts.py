@@ -5,7 +5,7 @@ What raises one:
 - a stored event whose plate is on the deny or watch list (one misread allowed);
 - an entry of a plate on none of allow/member/staff while the lot is members-only (API_MEMBERS_ONLY);
 - a car parked longer than API_OVERSTAY_ALERT_HOURS (a periodic check; once per visit);
-- `left_unpaid(visit)`, called by the fee engine when a visit ends without payment.
+- an exit (or a late entry) that completes a visit with a fee still unpaid (not paid, not waived).
 
 Each alert has a unique `dedupe` key (kind + the event or visit it is about): a redelivered event or a
 check that runs again finds it taken and raises nothing.
@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from anpr.messages import AlertKind, AlertMessage, EventMessage, EventType
+from services.api.billing import Billing
 from services.api.db import as_utc, utc_naive
 from services.api.keyring import Keys
 from services.api.lists import ALERTING, TRUSTED, PlateLists
 from services.api.live import LiveEventStore
-from services.api.models import Alert, Webhook, WebhookDelivery
+from services.api.models import Alert, Event, VisitRow, Webhook, WebhookDelivery
 from services.api.schemas import AlertPublic, VisitPublic
 from services.api.times import to_local
 
@@ -178,10 +179,22 @@ class AlertCenter:
                     raised.append(msg)
         return raised
 
+    async def on_visit_ended(self, billed: VisitPublic) -> AlertMessage | None:
+        """A completed visit (annotated by the fee engine) that owes a fee nobody paid or waived."""
+        charged = billed.billing.fee if billed.billing else None
+        if billed.status != "completed" or charged is None or charged.amount <= 0:
+            return None
+        assert billed.billing is not None
+        if billed.billing.payment.status in ("paid", "waived"):
+            return None
+        return await self.left_unpaid(
+            billed, f"left without paying {charged.amount} ({charged.currency} minor units)"
+        )
+
     async def left_unpaid(
         self, visit: VisitPublic, detail: str = "left without paying"
     ) -> AlertMessage | None:
-        """For the fee engine: the visit ended unpaid. Once per visit (keyed by its visit key)."""
+        """The visit ended unpaid. Once per visit (keyed by its visit key)."""
         key = visit.entry_event_id or visit.exit_event_id
         if key is None:
             raise ValueError("a visit has an entry or an exit event")
@@ -206,20 +219,42 @@ class AlertCenter:
 
 
 class AlertingEventStore(LiveEventStore):
-    """The live store, plus: every newly stored event is checked against the lists."""
+    """The live store, plus: every newly stored event is checked against the lists, and a visit it
+    completes is checked for an unpaid fee."""
 
     def __init__(self, alerts: AlertCenter, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.alerts = alerts
+        #: The fee engine, set once it exists (it reads this store, so it is made after it).
+        self.billing: Billing | None = None
 
     async def ingest(self, event: EventMessage) -> bool:
         stored = await super().ingest(event)
         if stored:
+            # The event is stored and acknowledged whatever happens in these checks.
             try:
                 await self.alerts.on_stored(event)
-            except Exception as exc:  # the event is stored and acknowledged whatever happens here
+            except Exception as exc:
                 log.error("alert check of event %s failed: %s", event.event_id, type(exc).__name__)
+            try:
+                await self._check_unpaid(event)
+            except Exception as exc:
+                log.error("unpaid check of event %s failed: %s", event.event_id, type(exc).__name__)
         return stored
+
+    async def _check_unpaid(self, event: EventMessage) -> None:
+        if self.billing is None:
+            return
+        async with self.sf() as s:
+            pk = select(Event.id).where(Event.event_id == str(event.event_id)).scalar_subquery()
+            row = await s.scalar(
+                select(VisitRow).where(
+                    (VisitRow.exit_pk == pk) | (VisitRow.entry_pk == pk), VisitRow.exit_pk.is_not(None)
+                )
+            )
+            visits = await self.visits_public(s, [row]) if row is not None and row.entry_pk else []
+        for billed in await self.billing.annotate(visits):
+            await self.alerts.on_visit_ended(billed)
 
 
 async def check_overstays_every(

@@ -34,6 +34,7 @@ WEB_ASSETS: frozenset[str] = frozenset(
         "/app/js/audit.js",
         "/app/js/cards.js",
         "/app/js/charts.js",
+        "/app/js/corrections.js",
         "/app/js/dom.js",
         "/app/js/feed.js",
         "/app/js/fees.js",

@@ -116,7 +116,9 @@ class Runtime:
         max_stay = timedelta(hours=s.max_stay_hours)
         self._lists = PlateLists(self.sf, keys, self.tz, self.clock)
         alerts = self._alerts = AlertCenter(self.sf, keys, self._lists, self.tz, self.clock, s.members_only)
-        self._store = AlertingEventStore(alerts, self.live, self.sf, keys, self.tz, self.clock, max_stay)
+        store = self._store = AlertingEventStore(
+            alerts, self.live, self.sf, keys, self.tz, self.clock, max_stay
+        )
         self._webhooks = Webhooks(self.sf, keys, self.tz, self.clock, s)
         alerts.listeners += [
             self._webhooks.wake,
@@ -135,11 +137,12 @@ class Runtime:
         self._dead_letters = DeadLetters(self.sf, keys, self.tz, self.clock)
         self._billing = Billing(
             self.sf,
-            self._store,
+            store,
             ZoneInfo(s.common.timezone),
             self.clock,
             memberships=self._lists.memberships_of,
         )
+        store.billing = self._billing  # visits completed unpaid raise an alert
         policy = self.retention_policy()
         if policy.records_days or policy.snapshots_days:
             self._purger = asyncio.create_task(

@@ -60,6 +60,9 @@ class EventPublic(BaseModel):
     read_count: int
     candidates: list[CandidatePublic]
     has_snapshot: bool
+    read_as: str | None = Field(
+        default=None, description="the plate as the camera read it, when a correction changed it (else null)"
+    )
 
 
 class IngestResult(BaseModel):

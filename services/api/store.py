@@ -196,10 +196,12 @@ class EventStore:
             if candidates
             else []
         )
+        read = self.plate_of(row)
         return EventPublic(
             event_id=uuid.UUID(row.event_id),
             type=EventType(row.type),
-            plate=plate if plate is not None else self.plate_of(row),
+            plate=plate if plate is not None else read,
+            read_as=read if plate not in (None, read) else None,
             confidence=row.confidence,
             camera=row.camera,
             time=self.local(row.time),

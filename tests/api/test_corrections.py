@@ -91,6 +91,7 @@ async def test_merge_two_broken_visits_then_split_them(api: Api) -> None:
     assert await _stats(api, headers, since) == (1, 1, [4500.0])
     found = (await api.http.get("/api/v1/events", params={"plate": "ABC1234"}, headers=headers)).json()
     assert found["total"] == 2 and {e["plate"] for e in found["items"]} == {"ABC1234"}
+    assert [e["read_as"] for e in found["items"]] == ["ABC1284", None]  # the exit's misread stays visible
     gone = (await api.http.get("/api/v1/events", params={"plate": "ABC1284"}, headers=headers)).json()
     assert gone["total"] == 0
     near = await api.http.get(
@@ -123,6 +124,6 @@ async def test_a_plate_correction_must_name_a_plate(api: Api) -> None:
     )
     assert ok.status_code == 200 and ok.json()["plate"] == "PLT0007"
     page = (await api.http.get("/api/v1/events", headers=headers)).json()
-    assert [x["plate"] for x in page["items"]] == ["PLT0007"]
+    assert [(x["plate"], x["read_as"]) for x in page["items"]] == [("PLT0007", "PLT0001")]
     occ = (await api.http.get("/api/v1/occupancy", headers=headers)).json()
     assert [v["plate"] for v in occ["vehicles"]] == ["PLT0007"]

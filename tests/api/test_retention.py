@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from anpr.messages import AlertKind
 from services.api import audit
-from services.api.models import Event, EventNearIndex
+from services.api.models import Alert, Event, EventNearIndex, WebhookAttempt, WebhookDelivery
 from services.api.retention import Policy, purge, purge_forever
 from services.api.runtime import Runtime, audit_secret
 from services.api.store import EventFilter
@@ -56,6 +57,34 @@ async def test_purge_deletes_old_events_and_drops_older_snapshots(runtime: Runti
     again = await purge(runtime.sf, policy, clock(), actor="cli")
     assert (again.events, again.snapshots) == (0, 0)
     assert (await audit.page(runtime.sf, runtime.keys.cipher, runtime.tz, 10, 0))[1] == 1  # nothing: no entry
+
+
+async def test_old_alerts_go_with_their_webhook_deliveries_and_attempts(
+    runtime: Runtime, clock: Clock
+) -> None:
+    await _stored(runtime, clock)
+    await runtime.webhooks.create("https://hooks.example.com/anpr", "owner")
+    today = clock.now
+    for plate, days in (("OLD400", 400), ("TODAY1", 0)):
+        clock.now = today - timedelta(days=days)
+        await runtime.alerts.raise_alert(AlertKind.LISTED, plate, plate, list_kind="watch")
+    clock.now = today
+    async with runtime.sf() as s:  # a failed try of each delivery, as the worker records them
+        deliveries = dict((await s.execute(select(WebhookDelivery.alert_pk, WebhookDelivery.id))).all())
+        s.add_all(
+            WebhookAttempt(delivery_pk=pk, at=today, error="ConnectError") for pk in deliveries.values()
+        )
+        await s.commit()
+    old = deliveries[min(deliveries)]  # the first alert raised is the 400-day-old one
+
+    await purge(runtime.sf, Policy(records_days=365, snapshots_days=0), clock(), actor="cli")
+    async with runtime.sf() as s:
+        assert await s.scalar(select(func.count()).select_from(Alert)) == 1
+        left = set(await s.scalars(select(WebhookDelivery.id)))
+        tried = set(await s.scalars(select(WebhookAttempt.delivery_pk)))
+    assert left == tried == {deliveries[max(deliveries)]} and old not in left
+    alerts, _ = await runtime.alerts.page(None, 10, 0)
+    assert [a.plate for a in alerts] == ["TODAY1"]
 
 
 async def test_zero_keeps_forever(runtime: Runtime, clock: Clock) -> None:

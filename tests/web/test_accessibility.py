@@ -62,6 +62,16 @@ def states(page: Any, server: LiveServer) -> list[tuple[str, Callable[[], None]]
         page.wait_for_function("() => document.querySelectorAll('#detail .event-card').length === 2")
         images_loaded(page, "#detail img")
 
+    def corrections() -> None:
+        page.click("#detail-close")
+        page.locator("#visits-table tbody tr", has_text="Parked").locator("button:text('Open')").first.click()
+        page.wait_for_function("() => document.querySelectorAll('#detail .event-card').length === 1")
+        page.click("#detail button:text('Merge with…')")
+        page.wait_for_selector("#detail .merge-list li")
+        page.locator("#detail .event-card button:text('Correct plate')").click()
+        page.wait_for_selector("#detail .correct-form:not([hidden])")
+        images_loaded(page, "#detail img")
+
     def zoom() -> None:
         page.click("#detail-close")
         page.locator("#visits-table .snap-button").first.click()
@@ -85,6 +95,7 @@ def states(page: Any, server: LiveServer) -> list[tuple[str, Callable[[], None]]
         ("inside", tab("inside", "#inside-table tbody tr")),
         ("vehicle", vehicle),
         ("visit", visit),
+        ("corrections", corrections),
         ("zoom", zoom),
         ("charts", tab("charts", "#chart-busy svg")),
         ("charts-table", chart_table),
@@ -111,12 +122,12 @@ def test_no_serious_or_critical_accessibility_violation_in_any_view(
         for name, reach in states(page, seeded):
             reach()
             found[name] = axe_violations(page)
-            shot(page, f"{size}-{name}", full_page=name not in ("visit", "zoom"))
+            shot(page, f"{size}-{name}", full_page=name not in ("visit", "corrections", "zoom"))
     finally:
         page.context.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)  # every finding, minor ones too, for people to read
     (ARTIFACTS / f"axe-{size}.json").write_text(json.dumps(found, indent=1))
-    assert len(found) == 13 and all(isinstance(v, list) for v in found.values())
+    assert len(found) == 14 and all(isinstance(v, list) for v in found.values())
     blocking = {name: [v for v in vs if v["impact"] in BLOCKING] for name, vs in found.items() if vs}
     blocking = {k: v for k, v in blocking.items() if v}
     assert blocking == {}, blocking

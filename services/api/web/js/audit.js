@@ -1,4 +1,5 @@
-// The audit log: who logged in, changed a client, rotated keys, exported or purged, newest first, paged.
+// The audit log, newest first, paged: logins, clients, keys, exports, purges, and the owner's changes
+// (corrections, tariffs, payments, plate lists, webhooks) with what each changed.
 import * as api from "./api.js";
 import { $, cell, clear, el, loading, pager, report, timeEl } from "./dom.js";
 
@@ -7,17 +8,39 @@ let offset = 0;
 let loaded = false;
 let render = null;
 
-/** {"rows": 3, "plate": {...}} as "rows: 3 · plate: {…}" (text only, never HTML). */
+/** What an action means to the owner; others read as their name ("client_create" → "client create"). */
+const ACTIONS = {
+  "correction.plate": "plate corrected",
+  "correction.void": "event voided",
+  "correction.restore": "event restored",
+  "correction.merge": "visits merged",
+  "correction.split": "visit split",
+  tariff: "tariff version",
+  payment: "payment",
+  "list.add": "list: plate added",
+  "list.change": "list: entry changed",
+  "list.remove": "list: plate removed",
+  "webhook.add": "webhook added",
+  "webhook.remove": "webhook removed",
+};
+
+const show = (v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v));
+
+/**
+ * {"rows": 3} as "rows: 3"; a change as what it changed, "plate: ABC1284 → ABC1234" (keys left alone
+ * are not repeated). Text only, never HTML.
+ */
 function details(entry) {
-  const parts = [];
-  for (const [side, value] of [["before", entry.before], ["after", entry.after]]) {
-    if (!value) continue;
-    const text = Object.entries(value)
-      .map(([k, v]) => `${k}: ${typeof v === "object" && v !== null ? JSON.stringify(v) : v}`)
-      .join(" · ");
-    parts.push(entry.before ? `${side}: ${text}` : text);
+  const { before, after } = entry;
+  if (before && after) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    const changes = keys.filter((k) => show(before[k]) !== show(after[k]));
+    return changes.map((k) => `${k}: ${show(before[k] ?? "—")} → ${show(after[k] ?? "—")}`).join(" · ") || "no change";
   }
-  return parts.join(" | ");
+  const side = before || after;
+  if (!side) return "";
+  const text = Object.entries(side).map(([k, v]) => `${k}: ${show(v)}`).join(" · ");
+  return before ? `before: ${text}` : text;
 }
 
 function row(entry) {
@@ -27,7 +50,7 @@ function row(entry) {
     el("td", { class: "num", dataset: { label: "No." } }, String(entry.seq)),
     cell("Time", timeEl(entry.at)),
     cell("Who", entry.actor || el("span", { class: "muted", text: "unknown" })),
-    cell("Action", entry.action.replaceAll("_", " ")),
+    cell("Action", ACTIONS[entry.action] || entry.action.replaceAll("_", " ")),
     cell("Subject", entry.subject || ""),
     el("td", { class: "wide", dataset: { label: "Details" } }, details(entry)),
   );

@@ -1,6 +1,8 @@
 // Pieces the views share: snapshots (fetched with the session, shown as blob: URLs), event cards,
 // and the detail dialog for a snapshot or a visit.
 import * as api from "./api.js";
+import { eventTools, visitTools } from "./corrections.js";
+import { feeEl } from "./fees.js";
 import { $, capitalize, clear, el, fmtDuration, fmtPercent, fmtPlate, plateEl, report, statusBadge, timeEl, typeBadge } from "./dom.js";
 
 /** Set by main.js: open a vehicle's history. */
@@ -38,7 +40,13 @@ export function snapshotEl(event, cls, { zoom = false } = {}) {
   return shown;
 }
 
-export function eventCard(event, { fresh = false } = {}) {
+/** A corrected plate keeps its misread in sight: "ABC-1284 → ABC-1234". */
+export function readAsEl(event) {
+  if (!event.read_as) return null;
+  return el("span", { class: "read-as", title: "as the camera read it" }, el("s", { text: fmtPlate(event.read_as) }), " →");
+}
+
+export function eventCard(event, { fresh = false, tools = null } = {}) {
   return el(
     "li",
     { class: `card event-card${fresh ? " new" : ""}`, dataset: { eventId: event.event_id } },
@@ -46,7 +54,7 @@ export function eventCard(event, { fresh = false } = {}) {
     el(
       "div",
       { class: "body" },
-      el("div", { class: "line" }, plateEl(event.plate, links.openVehicle), typeBadge(event.type)),
+      el("div", { class: "line" }, readAsEl(event), plateEl(event.plate, links.openVehicle), typeBadge(event.type)),
       el(
         "dl",
         {},
@@ -59,6 +67,7 @@ export function eventCard(event, { fresh = false } = {}) {
         el("dt", { text: "Confidence" }),
         el("dd", { text: `${fmtPercent(event.confidence)} (${event.read_count} reads)` }),
       ),
+      tools,
     ),
   );
 }
@@ -157,10 +166,12 @@ export async function openVisit(visit) {
       ["Exit", timeEl(visit.exit_time)],
       [visit.status === "parked" || visit.status === "overstay" ? "Parked so far" : "Time parked", fmtDuration(visit.duration_s)],
       ["Cameras", [visit.entry_camera, visit.exit_camera].filter(Boolean).join(" → ") || "—"],
+      ...(visit.billing ? [["Fee", feeEl(visit.billing)]] : []),
     ]),
     visit.billing
       ? el("button", { type: "button", class: "small", text: `Ticket ${visit.billing.ticket_id}`, onclick: () => links.openTicket(visit.billing.visit_key) })
       : null,
+    visitTools(visit, { reopen: openVisit, done: closeDialog }),
     grid,
   );
   const times = [visit.entry_time, visit.exit_time].filter(Boolean).map(Date.parse);
@@ -173,7 +184,7 @@ export async function openVisit(visit) {
       limit: 100,
     });
     const events = page.items.filter((e) => ids.has(e.event_id)).reverse(); // entry first
-    clear(grid).append(...events.map((e) => eventCard(e)));
+    clear(grid).append(...events.map((e) => eventCard(e, { tools: eventTools(e, closeDialog) })));
     if (!events.length) grid.append(el("li", { class: "muted", text: "The events of this visit were not found." }));
   } catch (e) {
     report(e);

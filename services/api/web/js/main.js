@@ -146,6 +146,8 @@ function start() {
   $("#signin-form").addEventListener("submit", onSignin);
   $("#signout").addEventListener("click", onSignout);
   window.addEventListener("hashchange", () => api.session.get() && route());
+  // A correction changed the records: the view behind the dialog reloads.
+  document.addEventListener("anpr:records-changed", () => active && (active.refresh || active.enter).call(active));
   if (api.session.load()) {
     signedIn().catch((e) => {
       if (e.status !== 401 && !e.offline) showSignin(e.message);

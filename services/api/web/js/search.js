@@ -1,6 +1,6 @@
 // Search events by plate (exact or one misread allowed), time range, type and camera; paginated;
 // CSV export of the same filters from the API.
-import { links, snapshotEl } from "./cards.js";
+import { links, readAsEl, snapshotEl } from "./cards.js";
 import { capitalize, cell, el, fmtPercent, plateEl, timeEl, typeBadge } from "./dom.js";
 import { filteredList } from "./filtered.js";
 
@@ -10,7 +10,7 @@ export function eventRow(e, { withPlate = true } = {}) {
     { dataset: { eventId: e.event_id } },
     cell("Time", timeEl(e.time)),
     cell("Type", typeBadge(e.type)),
-    withPlate ? cell("Plate", plateEl(e.plate, links.openVehicle)) : null,
+    withPlate ? cell("Plate", readAsEl(e), plateEl(e.plate, links.openVehicle)) : null,
     cell("Camera", e.camera),
     cell("Vehicle", capitalize(e.vehicle_class)),
     el("td", { class: "num", dataset: { label: "Confidence" } }, fmtPercent(e.confidence)),
