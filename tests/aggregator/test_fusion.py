@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anpr.messages import Candidate, PlateRead
+from anpr.messages import Candidate, EventMessage, PlateRead
+from services.aggregator.settings import AggregatorSettings
+from services.aggregator.sightings import Aggregator
 from services.aggregator.vote import add_votes, read_evidence, voted_plate
-from tests.aggregator.helpers import plate_read
+from tests.aggregator.helpers import Feed, at, plate_read
 
+DATA = Path(__file__).parent / "data"
 ALPHABET = "AB18T"  # letters, digits and look-alikes (B/8, 1 and I's neighbour T)
 TOP_N = 5
 
@@ -83,3 +87,30 @@ def test_look_alikes_the_formats_chose_stay_with_the_plate() -> None:
         }
     )
     assert read_evidence(read, candidates=True) == {"ABC1234": pytest.approx(0.5)}
+
+
+def _sighting(name: str, fuse: bool, tmp_path: Path) -> tuple[list[PlateRead], EventMessage]:
+    """Real reads of one car's pass in the lot-day video (defaults, 5 frames/s), through the aggregator."""
+    reads = [
+        PlateRead.model_validate_json(line)
+        for line in (DATA / f"lot_day_{name}.jsonl").read_text().splitlines()
+    ]
+    feed = Feed(Aggregator(AggregatorSettings(state_file=tmp_path / f"{fuse}.json", fuse_candidates=fuse)))
+    for read in reads:  # replayed on the helpers' clock, the video's spacing kept
+        seconds = (read.captured_at - reads[0].captured_at).total_seconds()
+        feed.frame(seconds, read.model_copy(update={"captured_at": at(seconds)}))
+    [event] = feed.end(seconds + 1)
+    return reads, event
+
+
+def test_fusion_outweighs_the_most_confident_misread(tmp_path: Path) -> None:
+    reads, event = _sighting("4TIX783_entry", True, tmp_path)
+    assert max(reads, key=lambda r: r.confidence).normalized == "4TTX783"
+    assert event.plate == "4TIX783"
+
+
+def test_the_reads_doubt_decides_where_the_plates_alone_misread(tmp_path: Path) -> None:
+    """A poor read (LNT0770) and a misread (4NTU770, I its second choice) outvote the good one
+    (4NIU770, 0.96) when only plates count; their candidates' evidence gives the I back."""
+    assert _sighting("4NIU770_exit", False, tmp_path)[1].plate == "4NTU770"
+    assert _sighting("4NIU770_exit", True, tmp_path)[1].plate == "4NIU770"
