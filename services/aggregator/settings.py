@@ -33,6 +33,9 @@ class AggregatorSettings(ServiceSettings):
         default=3, ge=0, le=12, description="errors tolerated when the detector's track id says one vehicle"
     )
     min_read_confidence: float = Field(default=0.0, ge=0.0, le=1.0, description="reads below are ignored")
+    fuse_candidates: bool = Field(
+        default=True, description="a read's candidates vote for a sighting's plate with their probabilities"
+    )
     cameras: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="comma-separated camera ids to aggregate; empty: every camera"
     )

@@ -13,7 +13,7 @@ every ReadsMessage moves it, with or without reads. Rules, with W the window:
   more of it (a partial plate, a dirty character).
 * A sighting closes when its camera's clock reaches last_seen + W, or at end of stream. Its event
   is made from its most confident read (time, confidence, vehicle class, candidates, snapshot); its
-  plate is the vote over its reads (see `vote.py`).
+  plate is the vote over its reads and, with `fuse_candidates`, their candidates (see `vote.py`).
 * A closing sighting whose plate (or best read) is the same plate as one inside is that car's
   `exit`, and the event carries the plate recorded at entry, so entry and exit pair up. Otherwise
   it is an `entry`. So a plate's sightings alternate entry, exit, entry... That is on a camera of
@@ -46,7 +46,7 @@ from services.aggregator.outbox import Outbox
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.state import CameraClock, Inside, Sighting, State, StateFile
 from services.aggregator.timegate import TimeGate
-from services.aggregator.vote import voted_plate, weight
+from services.aggregator.vote import add_votes, read_evidence, voted_plate
 
 log = logging.getLogger("aggregator")
 
@@ -174,7 +174,7 @@ class Aggregator:
                 last_seen=t,
                 read_count=1,
                 best=read,
-                votes={read.normalized: weight(read.confidence)},
+                votes=read_evidence(read, self.settings.fuse_candidates),
                 tracks=[read.track_id] if read.track_id is not None else [],
             )
             self._state.open.append(s)
@@ -183,7 +183,7 @@ class Aggregator:
         s.read_count += 1
         s.first_seen = min(s.first_seen, t)
         s.last_seen = max(s.last_seen, t)
-        s.votes[read.normalized] = s.votes.get(read.normalized, 0.0) + weight(read.confidence)
+        add_votes(s.votes, read_evidence(read, self.settings.fuse_candidates))
         if read.confidence > s.best.confidence:
             s.best = read
         if read.track_id is not None and read.track_id not in s.tracks:
