@@ -22,11 +22,11 @@ class AggregatorSettings(ServiceSettings):
     )
     state_file: Path = Field(default=Path("state/aggregator.json"), description="who is inside")
     save_every_s: float = Field(
-        default=5.0,
+        default=0.0,
         ge=0.0,
         le=300.0,
-        description="reads that make no event are saved at most this often (capture time; 0: every change); "
-        "an event is always saved before it is published",
+        description="0: every change a read makes is saved (a crash changes no event); >0 (an SD card): "
+        "further reads of a saved sighting are saved at most this often, so a crash may lose them",
     )
     max_errors: int = Field(default=1, ge=0, le=3, description="OCR errors tolerated within one plate")
     track_max_errors: int = Field(

@@ -122,7 +122,7 @@ class Aggregator:
             recent.clear()
         cam.clock = msg.captured_at if cam.clock is None else max(cam.clock, msg.captured_at)
         cam.stream = _extended(cam.stream, msg)
-        changed = False
+        changed, open_before = False, len(self._state.open)
         for read in self._times.reads_of(msg):
             changed |= self._add(msg.camera, read)
         if msg.end_of_stream:
@@ -135,7 +135,9 @@ class Aggregator:
             clock = cam.clock
             events += self._close(s for s in self._open_on(msg.camera) if clock - s.last_seen >= self._window)
             recent.append(key)
-        if events or (changed and self._save_due(msg.captured_at)):
+        # A new sighting is saved at once, so a crash never loses a car; more reads of one may wait.
+        opened = len(self._state.open) > open_before
+        if events or opened or (changed and self._save_due(msg.captured_at)):
             self._save()
         return sorted(events, key=lambda e: e.time)
 
@@ -292,8 +294,8 @@ class Aggregator:
         return read.model_copy(update={"snapshot_jpeg": None})
 
     def _save_due(self, at: datetime) -> bool:
-        """Reads alone are saved at most every save_every_s (an fsync per frame wears an SD card);
-        a crash then loses at most those seconds of open sightings, never an event."""
+        """More reads of a saved sighting are saved at most every save_every_s (an fsync per frame
+        wears an SD card): a crash loses at most those seconds of reads, never a sighting or an event."""
         if (
             self._saved_at is not None
             and abs((at - self._saved_at).total_seconds()) < self.settings.save_every_s
