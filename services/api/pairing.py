@@ -23,6 +23,8 @@ from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 #: Per UTC hour: entries, exits, completed visits ended, their total stay.
 Deltas = dict[datetime, list[float]]
 STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
+SLICE_PLATES = 200  # plates whose slices one statement reads
+IN_CHUNK = 2000  # keys per IN (...) list
 
 
 def hour_of(t: datetime) -> datetime:
@@ -42,6 +44,17 @@ def status_at(row: VisitRow, now: datetime, max_stay: timedelta) -> str:
 
 def sighting_of(row: SightingRow) -> Sighting:
     return Sighting(row.event_pk, "", row.plate_index, row.type, as_utc(row.time), row.camera, row.split)
+
+
+def _sighting_values(x: Sighting) -> dict:
+    return {
+        "event_pk": x.pk,
+        "plate_index": x.plate_key,
+        "type": x.type,
+        "camera": x.camera,
+        "time": utc_naive(x.time),
+        "split": x.split,
+    }
 
 
 def _visit_values(r: PairedRow) -> dict:
@@ -90,20 +103,30 @@ def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
 
 async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
     """`sighting` joins its plate's sequence (in the caller's transaction)."""
-    s.add(
-        SightingRow(
-            event_pk=sighting.pk,
-            plate_index=sighting.plate_key,
-            type=sighting.type,
-            camera=sighting.camera,
-            time=utc_naive(sighting.time),
-            split=sighting.split,
-        )
-    )
-    await s.flush()
+    await add_many(s, [sighting], max_stay)
+
+
+async def add_many(s: AsyncSession, sightings: list[Sighting], max_stay: timedelta) -> None:
+    """A burst of new sightings joins their plates' sequences: a few statements for the whole burst,
+    whatever its order (the caller's transaction)."""
+    if not sightings:
+        return
+    await s.execute(insert(SightingRow), [_sighting_values(x) for x in sightings])
     deltas = new_deltas()
-    count_sighting(deltas, sighting.type, sighting.time, +1)
-    await _repair(s, sighting, True, deltas, max_stay)
+    for x in sightings:
+        count_sighting(deltas, x.type, x.time, +1)
+    new = plate_sequences(sightings)
+    rows: list[PairedRow] = []
+    touched = {x.pk for x in sightings}
+    for seq in await _slices(s, new):
+        fresh = {x.pk for x in new[seq[0].plate_key]}
+        # Each new sighting, and the neighbours whose pairing it may change.
+        targets = {
+            j for i, e in enumerate(seq) if e.pk in fresh for j in (i - 1, i, i + 1) if 0 <= j < len(seq)
+        }
+        rows += visit_rows(seq, targets, max_stay)
+    touched |= {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    await _replace(s, touched, rows, deltas)
 
 
 async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
@@ -116,7 +139,7 @@ async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sightin
     await s.flush()
     deltas = new_deltas()
     count_sighting(deltas, gone.type, gone.time, -1)
-    await _repair(s, gone, False, deltas, max_stay)
+    await _repair(s, gone, deltas, max_stay)
     return gone
 
 
@@ -135,24 +158,56 @@ async def _neighbours(s: AsyncSession, x: Sighting) -> tuple[list[Sighting], lis
     return [e for e in seq if (e.time, e.pk) < key], [e for e in seq if (e.time, e.pk) > key]
 
 
-async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, max_stay: timedelta) -> None:
-    """Re-pair the visits around `x` (present in the sequence, or just removed from it)."""
+async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta) -> None:
+    """Re-pair the visits around `x`, just removed from its plate's sequence."""
     before, after = await _neighbours(s, x)
-    seq = [*before, *([x] if present else []), *after]
-    targets = [i for i, e in enumerate(seq) if e.pk == x.pk]
+    seq = [*before, *after]
+    targets = []
     if before:
         targets.append(len(before) - 1)
     if after:
-        targets.append(len(seq) - len(after))
+        targets.append(len(before))
     rows = visit_rows(seq, targets, max_stay)
     touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    await _replace(s, touched, rows, deltas)
+
+
+async def _slices(s: AsyncSession, new: dict[str, list[Sighting]]) -> list[list[Sighting]]:
+    """Per plate with new sightings: its stored sightings from two before the first new one to two
+    after the last, in (time, pk) order (one round trip per SLICE_PLATES plates)."""
+    col, parts = SightingRow, []
+    for key, xs in new.items():
+        lo, hi = (utc_naive(xs[0].time), xs[0].pk), (utc_naive(xs[-1].time), xs[-1].pk)
+        mine = col.plate_index == key
+        earlier = or_(col.time < lo[0], and_(col.time == lo[0], col.event_pk < lo[1]))
+        later = or_(col.time > hi[0], and_(col.time == hi[0], col.event_pk > hi[1]))
+        order = (col.time.desc(), col.event_pk.desc())
+        parts += [
+            select(col).where(mine, earlier).order_by(*order).limit(2).subquery().select(),
+            select(col).where(mine, ~earlier, ~later).subquery().select(),
+            select(col).where(mine, later).order_by(col.time, col.event_pk).limit(2).subquery().select(),
+        ]
+    found: list[Sighting] = []
+    for i in range(0, len(parts), 3 * SLICE_PLATES):
+        both = union_all(*parts[i : i + 3 * SLICE_PLATES]).subquery()
+        found += [sighting_of(r) for r in (await s.execute(select(aliased(SightingRow, both)))).scalars()]
+    return list(plate_sequences(found).values())
+
+
+async def _replace(s: AsyncSession, touched: set[int], rows: list[PairedRow], deltas: Deltas) -> None:
+    """The visit rows holding any of `touched` become `rows`; the roll-ups follow."""
     v = VisitRow
-    touching = or_(v.entry_pk.in_(touched), v.exit_pk.in_(touched))
-    old = (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
-    for _, exit_time, stay in old:
+    old = []
+    pks = list(touched)
+    for i in range(0, len(pks), IN_CHUNK):
+        part = pks[i : i + IN_CHUNK]
+        touching = or_(v.entry_pk.in_(part), v.exit_pk.in_(part))
+        old += (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
+    ids = sorted({o[0] for o in old})
+    for _, exit_time, stay in {o[0]: o for o in old}.values():
         count_visit(deltas, exit_time, stay, -1)
-    if old:
-        await s.execute(delete(v).where(v.id.in_([o[0] for o in old])))
+    for i in range(0, len(ids), IN_CHUNK):
+        await s.execute(delete(v).where(v.id.in_(ids[i : i + IN_CHUNK])))
     if rows:
         await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
     for r in rows:
@@ -174,17 +229,7 @@ def rebuild(conn: Connection, max_stay: timedelta) -> int:
     for i in range(0, len(sightings), batch):
         conn.execute(
             insert(SightingRow),
-            [
-                {
-                    "event_pk": x.pk,
-                    "plate_index": x.plate_key,
-                    "type": x.type,
-                    "camera": x.camera,
-                    "time": utc_naive(x.time),
-                    "split": False,
-                }
-                for x in sightings[i : i + batch]
-            ],
+            [_sighting_values(x) for x in sightings[i : i + batch]],
         )
     rows: list[PairedRow] = []
     for seq in plate_sequences(sightings).values():
