@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,9 @@ from anpr.messages import Candidate, EventMessage, EventType, VehicleClass
 from anpr.settings import CommonSettings, MqttSettings
 from services.api import keyfile
 from services.api.app import create_app
+from services.api.db import utc_naive
+from services.api.fee_schemas import NightRate, RateRules, TariffRules
+from services.api.models import TariffVersion
 from services.api.runtime import Runtime
 from services.api.settings import ApiSettings
 
@@ -109,6 +113,29 @@ async def fill(runtime: Runtime, events: list[EventMessage], burst: int) -> floa
     return len(events) / (time.perf_counter() - start)
 
 
+async def tariff_for_the_year(runtime: Runtime) -> None:
+    """A tariff in effect all year, so every visit is charged (night window, daily cap: the fee
+    engine's dearest path). Written as a row: the API refuses a version that takes effect in the past."""
+    rules = TariffRules(
+        currency="EUR",
+        standard=RateRules(
+            grace_minutes=10,
+            period_price=250,
+            daily_cap=2_000,
+            night=NightRate(start=dtime(20), end=dtime(7), price=500),
+        ),
+        member=RateRules(period_price=100),
+    )
+    since = utc_naive(runtime.clock() - YEAR - timedelta(days=2))
+    async with runtime.sf() as s:
+        s.add(
+            TariffVersion(
+                effective_from=since, rules=rules.model_dump_json(), created_by="bench", created_at=since
+            )
+        )
+        await s.commit()
+
+
 def owner_queries(now: datetime, pool: list[str], rng: random.Random) -> dict[str, Callable[[], tuple]]:
     month = (now - timedelta(days=30)).isoformat()
     year = (now - YEAR + timedelta(hours=1)).isoformat()
@@ -121,6 +148,8 @@ def owner_queries(now: datetime, pool: list[str], rng: random.Random) -> dict[st
             {"plate": misread(rng.choice(regular), rng), "tolerant": "true"},
         ),
         "visits of a month, first page": lambda: ("/api/v1/visits", {"since": month, "limit": 50}),
+        "revenue per day, a month": lambda: ("/api/v1/revenue", {"interval": "day", "since": month}),
+        "revenue per day, a year": lambda: ("/api/v1/revenue", {"interval": "day", "since": year}),
         "inside now": lambda: ("/api/v1/occupancy", {}),
         "stats per hour, a month": lambda: ("/api/v1/stats", {"interval": "hour", "since": month}),
         "stats per hour, a year": lambda: ("/api/v1/stats", {"interval": "hour", "since": year}),
@@ -170,6 +199,7 @@ async def run(url: str, keys_dir: Path, events: list[EventMessage], pool: list[s
             runtime = Runtime(settings)
             app = create_app(settings, runtime)
             async with app.router.lifespan_context(app):
+                await tariff_for_the_year(runtime)
                 rates[encrypted] = await fill(runtime, events, args.burst)
                 if encrypted:
                     await query_table(app, runtime, pool, args.tries)

@@ -26,7 +26,7 @@ from services.api import pairing
 from services.api import stats as stats_mod
 from services.api.db import as_utc, utc_naive
 from services.api.keyring import Keys
-from services.api.models import Event, EventCorrection, EventNearIndex, HourlyStats, SightingRow, VisitRow
+from services.api.models import Event, EventCorrection, EventNearIndex, SightingRow, VisitRow
 from services.api.schemas import (
     CandidatePublic,
     EventPublic,
@@ -475,19 +475,12 @@ class EventStore:
         first, last = pairing.hour_of(since), pairing.hour_of(until)
         if first < utc_naive(since):
             first += timedelta(hours=1)
-        per_hour: pairing.Deltas = pairing.new_deltas()
         async with self.sf() as s:
             if first < last:
-                h = HourlyStats
-                rolled = await s.execute(
-                    select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(
-                        h.hour >= first, h.hour < last
-                    )
-                )
-                for hour, *counts in rolled.all():
-                    per_hour[hour] = counts
+                per_hour = await pairing.rolled_up(s, first, last)
                 edges = [(utc_naive(since), first), (last, utc_naive(until))]
             else:
+                per_hour = pairing.new_deltas()
                 edges = [(utc_naive(since), utc_naive(until))]
             for lo, hi in edges:
                 if lo < hi:
