@@ -188,7 +188,7 @@ async def run(url: str, keys_dir: Path, events: list[EventMessage], pool: list[s
         user=admin_url.username,
         password=admin_url.password or "",
     )
-    rates = {}
+    rates: dict[bool, float] = {}
     for encrypted in (True, False) if args.plaintext else (True,):
         name = f"anpr_records_bench_{uuid.uuid4().hex[:10]}"
         with conn.cursor() as cur:
@@ -201,14 +201,13 @@ async def run(url: str, keys_dir: Path, events: list[EventMessage], pool: list[s
             async with app.router.lifespan_context(app):
                 await tariff_for_the_year(runtime)
                 rates[encrypted] = await fill(runtime, events, args.burst)
+                print(f"fill, encryption {'on' if encrypted else 'off'}: {rates[encrypted]:.0f} events/s")
                 if encrypted:
                     await query_table(app, runtime, pool, args.tries)
         finally:
             with conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
-    for encrypted, rate in rates.items():
-        print(f"fill, encryption {'on' if encrypted else 'off'}: {rate:.0f} events/s")
 
 
 async def query_table(app, runtime: Runtime, pool: list[str], tries: int) -> None:  # noqa: ANN001
