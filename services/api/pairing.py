@@ -26,7 +26,6 @@ from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 #: Per UTC hour: entries, exits, completed visits ended, their total stay.
 Deltas = dict[datetime, list[float]]
 STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
-SLICE_PLATES = 200  # plates whose slices one statement reads
 IN_CHUNK = 2000  # keys per IN (...) list
 
 
@@ -176,24 +175,24 @@ async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timede
 
 
 async def _slices(s: AsyncSession, new: dict[str, list[Sighting]]) -> list[list[Sighting]]:
-    """Per plate with new sightings: its stored sightings from two before the first new one to two
-    after the last, in (time, pk) order (one round trip per SLICE_PLATES plates)."""
-    col, parts = SightingRow, []
-    for key, xs in new.items():
-        lo, hi = (utc_naive(xs[0].time), xs[0].pk), (utc_naive(xs[-1].time), xs[-1].pk)
-        mine = col.plate_index == key
-        earlier = or_(col.time < lo[0], and_(col.time == lo[0], col.event_pk < lo[1]))
-        later = or_(col.time > hi[0], and_(col.time == hi[0], col.event_pk > hi[1]))
-        order = (col.time.desc(), col.event_pk.desc())
-        parts += [
-            select(col).where(mine, earlier).order_by(*order).limit(2).subquery().select(),
-            select(col).where(mine, ~earlier, ~later).subquery().select(),
-            select(col).where(mine, later).order_by(col.time, col.event_pk).limit(2).subquery().select(),
-        ]
+    """Per plate with new sightings, a contiguous stretch of its stored sequence holding two sightings
+    before its first new one and two after its last: every sighting of those plates within the
+    burst's time span, and two either side of the span (three statements of one shape per burst, so
+    SQLAlchemy compiles them once)."""
+    col = SightingRow
+    lo = utc_naive(min(xs[0].time for xs in new.values()))
+    hi = utc_naive(max(xs[-1].time for xs in new.values()))
     found: list[Sighting] = []
-    for i in range(0, len(parts), 3 * SLICE_PLATES):
-        both = union_all(*parts[i : i + 3 * SLICE_PLATES]).subquery()
-        found += [sighting_of(r) for r in (await s.execute(select(aliased(SightingRow, both)))).scalars()]
+    keys = list(new)
+    for i in range(0, len(keys), IN_CHUNK):
+        mine = col.plate_index.in_(keys[i : i + IN_CHUNK])
+        span = select(col).where(mine, col.time >= lo, col.time <= hi)
+        found += [sighting_of(r) for r in await s.scalars(span)]
+        for side, order in ((col.time < lo, col.time.desc()), (col.time > hi, col.time.asc())):
+            rank = func.row_number().over(partition_by=col.plate_index, order_by=(order, col.event_pk))
+            nearest = select(col, rank.label("rank")).where(mine, side).subquery()
+            rows = await s.execute(select(aliased(SightingRow, nearest)).where(nearest.c.rank <= 2))
+            found += [sighting_of(r) for r in rows.scalars()]
     return list(plate_sequences(found).values())
 
 
