@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import reduce
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, union_all
+from sqlalchemy import Connection, Integer, String, and_, cast, delete, func, insert, or_, select, union_all
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from services.api.db import as_utc, utc_naive
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
@@ -23,6 +26,7 @@ from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 #: Per UTC hour: entries, exits, completed visits ended, their total stay.
 Deltas = dict[datetime, list[float]]
 STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
+IN_CHUNK = 2000  # keys per IN (...) list
 
 
 def hour_of(t: datetime) -> datetime:
@@ -42,6 +46,17 @@ def status_at(row: VisitRow, now: datetime, max_stay: timedelta) -> str:
 
 def sighting_of(row: SightingRow) -> Sighting:
     return Sighting(row.event_pk, "", row.plate_index, row.type, as_utc(row.time), row.camera, row.split)
+
+
+def _sighting_values(x: Sighting) -> dict:
+    return {
+        "event_pk": x.pk,
+        "plate_index": x.plate_key,
+        "type": x.type,
+        "camera": x.camera,
+        "time": utc_naive(x.time),
+        "split": x.split,
+    }
 
 
 def _visit_values(r: PairedRow) -> dict:
@@ -90,20 +105,30 @@ def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
 
 async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
     """`sighting` joins its plate's sequence (in the caller's transaction)."""
-    s.add(
-        SightingRow(
-            event_pk=sighting.pk,
-            plate_index=sighting.plate_key,
-            type=sighting.type,
-            camera=sighting.camera,
-            time=utc_naive(sighting.time),
-            split=sighting.split,
-        )
-    )
-    await s.flush()
+    await add_many(s, [sighting], max_stay)
+
+
+async def add_many(s: AsyncSession, sightings: list[Sighting], max_stay: timedelta) -> None:
+    """A burst of new sightings joins their plates' sequences: a few statements for the whole burst,
+    whatever its order (the caller's transaction)."""
+    if not sightings:
+        return
+    await s.execute(insert(SightingRow), [_sighting_values(x) for x in sightings])
     deltas = new_deltas()
-    count_sighting(deltas, sighting.type, sighting.time, +1)
-    await _repair(s, sighting, True, deltas, max_stay)
+    for x in sightings:
+        count_sighting(deltas, x.type, x.time, +1)
+    new = plate_sequences(sightings)
+    rows: list[PairedRow] = []
+    touched = {x.pk for x in sightings}
+    for seq in await _slices(s, new):
+        fresh = {x.pk for x in new[seq[0].plate_key]}
+        # Each new sighting, and the neighbours whose pairing it may change.
+        targets = {
+            j for i, e in enumerate(seq) if e.pk in fresh for j in (i - 1, i, i + 1) if 0 <= j < len(seq)
+        }
+        rows += visit_rows(seq, targets, max_stay)
+    touched |= {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    await _replace(s, touched, rows, deltas)
 
 
 async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
@@ -116,7 +141,7 @@ async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sightin
     await s.flush()
     deltas = new_deltas()
     count_sighting(deltas, gone.type, gone.time, -1)
-    await _repair(s, gone, False, deltas, max_stay)
+    await _repair(s, gone, deltas, max_stay)
     return gone
 
 
@@ -135,24 +160,56 @@ async def _neighbours(s: AsyncSession, x: Sighting) -> tuple[list[Sighting], lis
     return [e for e in seq if (e.time, e.pk) < key], [e for e in seq if (e.time, e.pk) > key]
 
 
-async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, max_stay: timedelta) -> None:
-    """Re-pair the visits around `x` (present in the sequence, or just removed from it)."""
+async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta) -> None:
+    """Re-pair the visits around `x`, just removed from its plate's sequence."""
     before, after = await _neighbours(s, x)
-    seq = [*before, *([x] if present else []), *after]
-    targets = [i for i, e in enumerate(seq) if e.pk == x.pk]
+    seq = [*before, *after]
+    targets = []
     if before:
         targets.append(len(before) - 1)
     if after:
-        targets.append(len(seq) - len(after))
+        targets.append(len(before))
     rows = visit_rows(seq, targets, max_stay)
     touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
+    await _replace(s, touched, rows, deltas)
+
+
+async def _slices(s: AsyncSession, new: dict[str, list[Sighting]]) -> list[list[Sighting]]:
+    """Per plate with new sightings, a contiguous stretch of its stored sequence holding two sightings
+    before its first new one and two after its last: every sighting of those plates within the
+    burst's time span, and two either side of the span (three statements of one shape per burst, so
+    SQLAlchemy compiles them once)."""
+    col = SightingRow
+    lo = utc_naive(min(xs[0].time for xs in new.values()))
+    hi = utc_naive(max(xs[-1].time for xs in new.values()))
+    found: list[Sighting] = []
+    keys = list(new)
+    for i in range(0, len(keys), IN_CHUNK):
+        mine = col.plate_index.in_(keys[i : i + IN_CHUNK])
+        span = select(col).where(mine, col.time >= lo, col.time <= hi)
+        found += [sighting_of(r) for r in await s.scalars(span)]
+        for side, order in ((col.time < lo, col.time.desc()), (col.time > hi, col.time.asc())):
+            rank = func.row_number().over(partition_by=col.plate_index, order_by=(order, col.event_pk))
+            nearest = select(col, rank.label("rank")).where(mine, side).subquery()
+            rows = await s.execute(select(aliased(SightingRow, nearest)).where(nearest.c.rank <= 2))
+            found += [sighting_of(r) for r in rows.scalars()]
+    return list(plate_sequences(found).values())
+
+
+async def _replace(s: AsyncSession, touched: set[int], rows: list[PairedRow], deltas: Deltas) -> None:
+    """The visit rows holding any of `touched` become `rows`; the roll-ups follow."""
     v = VisitRow
-    touching = or_(v.entry_pk.in_(touched), v.exit_pk.in_(touched))
-    old = (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
-    for _, exit_time, stay in old:
+    old = []
+    pks = list(touched)
+    for i in range(0, len(pks), IN_CHUNK):
+        part = pks[i : i + IN_CHUNK]
+        touching = or_(v.entry_pk.in_(part), v.exit_pk.in_(part))
+        old += (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
+    ids = sorted({o[0] for o in old})
+    for _, exit_time, stay in {o[0]: o for o in old}.values():
         count_visit(deltas, exit_time, stay, -1)
-    if old:
-        await s.execute(delete(v).where(v.id.in_([o[0] for o in old])))
+    for i in range(0, len(ids), IN_CHUNK):
+        await s.execute(delete(v).where(v.id.in_(ids[i : i + IN_CHUNK])))
     if rows:
         await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
     for r in rows:
@@ -160,6 +217,49 @@ async def _repair(s: AsyncSession, x: Sighting, present: bool, deltas: Deltas, m
     stmt = _upsert(s.get_bind().dialect.name, deltas)
     if stmt is not None:
         await s.execute(stmt)
+
+
+class _hours_after(FunctionElement):
+    """Whole hours from the first argument to the second (naive UTC datetimes), as an int."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_hours_after, "mysql")
+def _hours_after_maria(element: _hours_after, compiler, **kw) -> str:  # noqa: ANN001
+    return f"TIMESTAMPDIFF(HOUR, {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_hours_after, "sqlite")
+def _hours_after_lite(element: _hours_after, compiler, **kw) -> str:  # noqa: ANN001
+    lo, hi = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(ROUND((julianday({hi}) - julianday({lo})) * 24) AS INTEGER)"
+
+
+async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
+    """The roll-ups of the hours in [first, last). A year is 8,784 rows: read as one packed string
+    (one row through the driver instead of 8,784, each parsed in Python), and row by row only if the
+    database cut the string short (its group_concat_max_len)."""
+    h = HourlyStats
+    columns = [_hours_after(first, h.hour), h.entries, h.exits, h.visits_ended, h.stay_s]
+    row = reduce(lambda a, b: a.concat(" ").concat(b), (cast(c, String) for c in columns))
+    in_range = (h.hour >= first, h.hour < last)
+    count, packed = (await s.execute(select(func.count(), func.group_concat(row)).where(*in_range))).one()
+    if not count:
+        return new_deltas()
+    items = packed.split(",")
+    if len(items) == count:
+        out = new_deltas()
+        for item in items:
+            hours, entries, exits, ended, stay = item.split(" ")
+            out[first + timedelta(hours=int(hours))] = [int(entries), int(exits), int(ended), float(stay)]
+        return out
+    rows = await s.execute(select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(*in_range))
+    out = new_deltas()
+    for hour, *counts in rows.all():
+        out[hour] = counts
+    return out
 
 
 def rebuild(conn: Connection, max_stay: timedelta) -> int:
@@ -174,17 +274,7 @@ def rebuild(conn: Connection, max_stay: timedelta) -> int:
     for i in range(0, len(sightings), batch):
         conn.execute(
             insert(SightingRow),
-            [
-                {
-                    "event_pk": x.pk,
-                    "plate_index": x.plate_key,
-                    "type": x.type,
-                    "camera": x.camera,
-                    "time": utc_naive(x.time),
-                    "split": False,
-                }
-                for x in sightings[i : i + batch]
-            ],
+            [_sighting_values(x) for x in sightings[i : i + batch]],
         )
     rows: list[PairedRow] = []
     for seq in plate_sequences(sightings).values():

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import defer
@@ -26,7 +26,7 @@ from services.api import pairing
 from services.api import stats as stats_mod
 from services.api.db import as_utc, utc_naive
 from services.api.keyring import Keys
-from services.api.models import Event, EventCorrection, EventNearIndex, HourlyStats, SightingRow, VisitRow
+from services.api.models import Event, EventCorrection, EventNearIndex, SightingRow, VisitRow
 from services.api.schemas import (
     CandidatePublic,
     EventPublic,
@@ -93,46 +93,64 @@ class EventStore:
     # -- ingest ------------------------------------------------------------------------------------------
     async def ingest(self, event: EventMessage) -> bool:
         """Store `event` once: False when its event_id is already stored."""
-        eid = str(event.event_id)
+        return await self.ingest_many([event]) == 1
+
+    async def ingest_many(self, events: Sequence[EventMessage]) -> int:
+        """Store a burst in one transaction (bulk inserts, pairing per burst), each event once; returns
+        how many were new. Rows are the same as ingesting the events one by one, in any order."""
+        async with self.pairing_lock:
+            try:
+                return await self._insert(events)
+            except IntegrityError:
+                # Some raced in through the other path (MQTT and HTTP): they are stored once, so the
+                # retry finds them stored and skips them.
+                return await self._insert(events)
+
+    async def _insert(self, events: Sequence[EventMessage]) -> int:
+        async with self.sf() as s:
+            ids = [str(e.event_id) for e in events]
+            stored = set(await s.scalars(select(Event.event_id).where(Event.event_id.in_(ids))))
+            fresh = {eid: e for eid, e in zip(ids, events, strict=True) if eid not in stored}
+            if not fresh:
+                return 0
+            received = utc_naive(self._clock())
+            await s.execute(insert(Event), [self._row(eid, e, received) for eid, e in fresh.items()])
+            pks = dict(
+                (await s.execute(select(Event.event_id, Event.id).where(Event.event_id.in_(fresh)))).all()
+            )
+            near = self.keys.index.near
+            await s.execute(
+                insert(EventNearIndex),
+                [{"event_pk": pks[eid], "digest": d} for eid, e in fresh.items() for d in near(e.plate)],
+            )
+            exact = self.keys.index.exact
+            sightings = [
+                Sighting(pks[eid], eid, exact(e.plate), e.type.value, as_utc(e.time), e.camera)
+                for eid, e in fresh.items()
+            ]
+            await pairing.add_many(s, sightings, self.max_stay)
+            await s.commit()
+        return len(fresh)
+
+    def _row(self, eid: str, event: EventMessage, received: datetime) -> dict:
         seal = self.keys.cipher.seal
         candidates = json.dumps([{"text": c.text, "confidence": c.confidence} for c in event.candidates])
-        async with self.pairing_lock, self.sf() as s:
-            if await s.scalar(select(Event.id).where(Event.event_id == eid)) is not None:
-                return False
-            row = Event(
-                event_id=eid,
-                type=event.type.value,
-                camera=event.camera,
-                time=utc_naive(event.time),
-                first_seen=utc_naive(event.first_seen),
-                last_seen=utc_naive(event.last_seen),
-                vehicle_class=event.vehicle_class.value,
-                confidence=event.confidence,
-                read_count=event.read_count,
-                plate_index=self.keys.index.exact(event.plate),
-                plate_ct=seal(TABLE, "plate", eid, event.plate.encode()),
-                candidates_ct=seal(TABLE, "candidates", eid, candidates.encode()),
-                snapshot_ct=seal(TABLE, "snapshot", eid, event.snapshot_jpeg)
-                if event.snapshot_jpeg
-                else None,
-                received_at=utc_naive(self._clock()),
-            )
-            s.add(row)
-            try:
-                await s.flush()
-                s.add_all(
-                    EventNearIndex(event_pk=row.id, digest=d) for d in self.keys.index.near(event.plate)
-                )
-                sighting = Sighting(row.id, eid, row.plate_index, row.type, as_utc(event.time), row.camera)
-                await pairing.add(s, sighting, self.max_stay)
-                await s.commit()
-            except IntegrityError:
-                # The same event raced in through the other path (MQTT and HTTP); it is stored once.
-                await s.rollback()
-                if await s.scalar(select(Event.id).where(Event.event_id == eid)) is not None:
-                    return False
-                raise
-        return True
+        return {
+            "event_id": eid,
+            "type": event.type.value,
+            "camera": event.camera,
+            "time": utc_naive(event.time),
+            "first_seen": utc_naive(event.first_seen),
+            "last_seen": utc_naive(event.last_seen),
+            "vehicle_class": event.vehicle_class.value,
+            "confidence": event.confidence,
+            "read_count": event.read_count,
+            "plate_index": self.keys.index.exact(event.plate),
+            "plate_ct": seal(TABLE, "plate", eid, event.plate.encode()),
+            "candidates_ct": seal(TABLE, "candidates", eid, candidates.encode()),
+            "snapshot_ct": seal(TABLE, "snapshot", eid, event.snapshot_jpeg) if event.snapshot_jpeg else None,
+            "received_at": received,
+        }
 
     # -- plates ------------------------------------------------------------------------------------------
     def plate_of(self, row: Event) -> str:
@@ -461,19 +479,12 @@ class EventStore:
         first, last = pairing.hour_of(since), pairing.hour_of(until)
         if first < utc_naive(since):
             first += timedelta(hours=1)
-        per_hour: pairing.Deltas = pairing.new_deltas()
         async with self.sf() as s:
             if first < last:
-                h = HourlyStats
-                rolled = await s.execute(
-                    select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(
-                        h.hour >= first, h.hour < last
-                    )
-                )
-                for hour, *counts in rolled.all():
-                    per_hour[hour] = counts
+                per_hour = await pairing.rolled_up(s, first, last)
                 edges = [(utc_naive(since), first), (last, utc_naive(until))]
             else:
+                per_hour = pairing.new_deltas()
                 edges = [(utc_naive(since), utc_naive(until))]
             for lo, hi in edges:
                 if lo < hi:

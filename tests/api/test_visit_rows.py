@@ -9,13 +9,13 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, inspect, select
 
 from anpr.messages import EventType
 from services.api import pairing
 from services.api import store as store_mod
 from services.api.db import migrate
-from services.api.models import Event
+from services.api.models import Event, HourlyStats, SightingRow, VisitRow
 from services.api.runtime import Runtime
 from services.api.store import EventStore
 from tests.api import records_oracle as oracle
@@ -142,3 +142,47 @@ async def test_exports_page_through_the_database_in_order(api: Api, monkeypatch:
     )
     key = [(v["entry_event_id"] or "", v["exit_event_id"] or "") for v in visits["items"]]
     assert [(r["entry_event_id"], r["exit_event_id"]) for r in rows] == key and len(rows) == visits["total"]
+
+
+async def _stored_rows(runtime: Runtime) -> tuple[list, list]:
+    async with runtime.sf() as s:
+        visits = (
+            await s.execute(
+                select(
+                    VisitRow.plate_index,
+                    VisitRow.entry_pk,
+                    VisitRow.exit_pk,
+                    VisitRow.start_time,
+                    VisitRow.open_until,
+                    VisitRow.duration_s,
+                )
+            )
+        ).all()
+        hours = (await s.execute(select(HourlyStats).order_by(HourlyStats.hour))).scalars().all()
+    nonzero = [
+        (h.hour, h.entries, h.exits, h.visits_ended, round(h.stay_s, 3))
+        for h in hours
+        if h.entries or h.exits or h.visits_ended
+    ]
+    return sorted(visits, key=repr), nonzero
+
+
+async def test_bursts_store_the_rows_one_by_one_ingest_would(runtime: Runtime, clock: Clock) -> None:
+    events = _fill(clock(), 400, seed=5)
+    rng = random.Random(5)
+    stored, i = 0, 0
+    while i < len(events):
+        size = rng.choice([1, 2, 7, 40, 90])
+        burst = events[i : i + size] + rng.sample(events[: i + 1], k=min(2, i + 1))  # and some repeats
+        stored += await runtime.store.ingest_many(burst)
+        i += size
+    assert stored == len(events)
+    assert await runtime.store.ingest_many(events[:30]) == 0
+    batched = await _stored_rows(runtime)
+    # The same rows paired from scratch, as the migration does for a whole table at once.
+    async with runtime.engine.begin() as conn:
+        for model in (VisitRow, HourlyStats, SightingRow):
+            await conn.execute(delete(model))
+        await conn.run_sync(pairing.rebuild, runtime.store.max_stay)
+    assert await _stored_rows(runtime) == batched and batched[0]
+    await _assert_same_as_oracle(runtime.store, clock)
