@@ -236,6 +236,7 @@ def test_a_day_of_events_with_the_api_away_and_a_broker_crash_is_stored_exactly_
             "API_PRIVATE_KEY_FILE": str(pi / "api_rsa_key.pem"),
             "API_KEY_PASSPHRASE": (pi / "api_key_passphrase").read_text().strip(),
             "API_BLIND_INDEX_KEY": (pi / "api_blind_index_key").read_text().strip(),
+            "API_AUDIT_KEY": (pi / "api_audit_key").read_text().strip(),
             "API_HOST": "127.0.0.1",
             "API_PORT": str(api_port),
         }
