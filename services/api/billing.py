@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.api import audit
@@ -256,30 +256,35 @@ class Billing:
     async def revenue(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Revenue:
         """Fees of the visits that ended in [since, until), per local hour or day, by payment status."""
         first = hour_of(since)
-        v, paid_status = VisitRow, Payment.status
-        fee_ = v.fee_amount
-        paid = case((paid_status == "paid", func.coalesce(Payment.amount, 0)), else_=0)
-        # Paid while inside and stayed on: what the longer stay added is still owed.
-        unpaid = case((paid_status == "waived", 0), (fee_ > paid, fee_ - paid), else_=0)
-        waived = case((paid_status == "waived", fee_), else_=0)
+        v = VisitRow
         hour = hours_after(first, v.exit_time)
-        stmt = (
-            select(hour, func.sum(fee_), func.sum(paid), func.sum(waived), func.sum(unpaid))
-            .select_from(v)
-            .join(Event, Event.id == v.entry_pk)
-            .outerjoin(Payment, Payment.visit_key == Event.event_id)
-            .where(v.exit_time >= utc_naive(since), v.exit_time < utc_naive(until), fee_.is_not(None))
-            .group_by(hour)
+        ended = (v.exit_time >= utc_naive(since), v.exit_time < utc_naive(until), v.fee_amount.is_not(None))
+        charged_stmt = select(hour, func.sum(v.fee_amount)).where(*ended).group_by(hour)
+        # Few visits have a payment row: read them from `payments` rather than join every visit to it.
+        settled_stmt = (
+            select(hour, v.fee_amount, Payment.status, Payment.amount)
+            .select_from(Payment)
+            .join(Event, Event.event_id == Payment.visit_key)
+            .join(v, v.entry_pk == Event.id)
+            .where(*ended, Payment.status.in_(("paid", "waived")))
         )
         async with self._sf() as s:
-            per_hour = (await s.execute(stmt)).all()
+            per_hour = {h: [int(total), 0, 0, int(total)] for h, total in await s.execute(charged_stmt)}
+            for h, amount, status, paid in await s.execute(settled_stmt):
+                sums = per_hour[h]  # [charged, paid, waived, unpaid]
+                if status == "waived":
+                    sums[2] += amount
+                    sums[3] -= amount
+                else:  # paid while inside and stayed on: what the longer stay added is still owed
+                    sums[1] += paid or 0
+                    sums[3] -= min(amount, paid or 0)
         names = ("charged", "paid", "waived", "unpaid")
         columns: dict[str, list[int]] = {
-            name: [int(r[i + 1]) for r in per_hour] for i, name in enumerate(names)
+            name: [c[i] for c in per_hour.values()] for i, name in enumerate(names)
         }
+        times = [max(as_utc(first) + timedelta(hours=h), since) for h in per_hour]
         # Each UTC hour's sums land in the local bucket its start is in (stats.py: exact in whole-hour
         # zones); the range's first part-hour in the first bucket.
-        times = [max(as_utc(first) + timedelta(hours=r[0]), since) for r in per_hour]
         buckets = [
             RevenueBucket(start=start, **totals)
             for start, totals in stats_mod.sums(times, columns, since, until, interval, self.tz)
