@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.api import audit
@@ -31,7 +31,8 @@ from services.api.fee_schemas import (
     VisitBilling,
 )
 from services.api.fees import fee
-from services.api.models import Payment, TariffVersion
+from services.api.models import Event, Payment, TariffVersion, VisitRow
+from services.api.pairing import hour_of, hours_after
 from services.api.schemas import Ticket, VisitPublic
 from services.api.store import EventStore
 from services.api.times import to_local
@@ -154,23 +155,40 @@ class Billing:
         starts = [as_utc(v.effective_from) for v in versions]
         rules = [TariffRules.model_validate_json(v.rules).tariff() for v in versions]
         keys = [visit_key(v) for v in visits]
+        done = [k for v, k in zip(visits, keys, strict=True) if v.status == "completed"]
         async with self._sf() as s:
             rows = await s.scalars(select(Payment).where(Payment.visit_key.in_(keys)))
             payments = {p.visit_key: p for p in rows}
-        lists = await self._memberships(sorted({v.plate for v in visits}))
+            stored = {
+                key: FeePublic(amount=amount, currency=currency, tariff_version=version, final=True)
+                for key, amount, currency, version in await s.execute(
+                    select(
+                        Event.event_id,
+                        VisitRow.fee_amount,
+                        VisitRow.fee_currency,
+                        VisitRow.fee_tariff_version,
+                    )
+                    .join(VisitRow, VisitRow.entry_pk == Event.id)
+                    .where(Event.event_id.in_(done), VisitRow.fee_amount.is_not(None))
+                )
+            }
+        # Only a car inside is charged here: a completed visit's fee was fixed when it was paired.
+        inside = [v for v in visits if v.status == "parked" and v.entry_time is not None]
+        lists = await self._memberships(sorted({v.plate for v in inside})) if inside else {}
         out = []
         for v, key in zip(visits, keys, strict=True):
-            charged = None
-            if v.entry_time is not None and v.status in ("completed", "parked"):
+            charged = stored.get(key)
+            if v.status == "parked" and v.entry_time is not None:
                 at = bisect.bisect_right(starts, v.entry_time) - 1  # the version in effect at entry
                 if at >= 0:
-                    end = v.exit_time or self._clock()
-                    amount = fee(rules[at], v.entry_time, end, self.tz, lists.get(v.plate, frozenset()))
+                    amount = fee(
+                        rules[at], v.entry_time, self._clock(), self.tz, lists.get(v.plate, frozenset())
+                    )
                     charged = FeePublic(
                         amount=amount,
                         currency=rules[at].currency,
                         tariff_version=versions[at].id,
-                        final=v.status == "completed",
+                        final=False,
                     )
             billing = VisitBilling(
                 visit_key=uuid.UUID(key),
@@ -237,19 +255,36 @@ class Billing:
     # -- revenue -----------------------------------------------------------------------------------------
     async def revenue(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Revenue:
         """Fees of the visits that ended in [since, until), per local hour or day, by payment status."""
-        ended = [v for v in await self._store.visits_ended(since, until) if v.status == "completed"]
-        billed = [v for v in await self.annotate(ended) if v.billing and v.billing.fee]
-        columns: dict[str, list[int]] = {"charged": [], "paid": [], "waived": [], "unpaid": []}
-        for v in billed:
-            assert v.billing is not None and v.billing.fee is not None
-            amount, payment = v.billing.fee.amount, v.billing.payment
-            columns["charged"].append(amount)
-            paid = (payment.amount or 0) if payment.status == "paid" else 0
-            columns["paid"].append(paid)
-            columns["waived"].append(amount if payment.status == "waived" else 0)
-            # Paid while inside and stayed on: what the longer stay added is still owed.
-            columns["unpaid"].append(0 if payment.status == "waived" else max(amount - paid, 0))
-        times = [v.exit_time for v in billed if v.exit_time]
+        first = hour_of(since)
+        v = VisitRow
+        hour = hours_after(first, v.exit_time)
+        ended = (v.exit_time >= utc_naive(since), v.exit_time < utc_naive(until), v.fee_amount.is_not(None))
+        charged_stmt = select(hour, func.sum(v.fee_amount)).where(*ended).group_by(hour)
+        # Few visits have a payment row: read them from `payments` rather than join every visit to it.
+        settled_stmt = (
+            select(hour, v.fee_amount, Payment.status, Payment.amount)
+            .select_from(Payment)
+            .join(Event, Event.event_id == Payment.visit_key)
+            .join(v, v.entry_pk == Event.id)
+            .where(*ended, Payment.status.in_(("paid", "waived")))
+        )
+        async with self._sf() as s:
+            per_hour = {h: [int(total), 0, 0, int(total)] for h, total in await s.execute(charged_stmt)}
+            for h, amount, status, paid in await s.execute(settled_stmt):
+                sums = per_hour[h]  # [charged, paid, waived, unpaid]
+                if status == "waived":
+                    sums[2] += amount
+                    sums[3] -= amount
+                else:  # paid while inside and stayed on: what the longer stay added is still owed
+                    sums[1] += paid or 0
+                    sums[3] -= min(amount, paid or 0)
+        names = ("charged", "paid", "waived", "unpaid")
+        columns: dict[str, list[int]] = {
+            name: [c[i] for c in per_hour.values()] for i, name in enumerate(names)
+        }
+        times = [max(as_utc(first) + timedelta(hours=h), since) for h in per_hour]
+        # Each UTC hour's sums land in the local bucket its start is in (stats.py: exact in whole-hour
+        # zones); the range's first part-hour in the first bucket.
         buckets = [
             RevenueBucket(start=start, **totals)
             for start, totals in stats_mod.sums(times, columns, since, until, interval, self.tz)

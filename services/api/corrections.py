@@ -75,11 +75,11 @@ class Corrections:
         if split is not None:
             fix.split = split
         s.add(fix)
-        await pairing.remove(s, e.id, store.max_stay)
+        await pairing.remove(s, e.id, store.max_stay, store.tz)
         if not fix.voided:
             key = fix.plate_index or e.plate_index
             sighting = Sighting(e.id, e.event_id, key, e.type, as_utc(e.time), e.camera, fix.split)
-            await pairing.add(s, sighting, store.max_stay)
+            await pairing.add(s, sighting, store.max_stay, store.tz)
         after = self._state(e, fix)
         await audit.record(s, actor=actor, action=action, subject=e.event_id, before=before, after=after)
         return fix

@@ -379,6 +379,10 @@ class VisitRow(Base):
     exit_time: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     open_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True, doc="completed visits only")
+    # The final fee of a completed visit, fixed when paired (stored_fees.py; migration 0008).
+    fee_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True, doc="minor units")
+    fee_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    fee_tariff_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class HourlyStats(Base):

@@ -9,7 +9,7 @@ indexed queries, not a re-pairing of the plate's history.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import reduce
 
 from sqlalchemy import Connection, Integer, String, and_, cast, delete, func, insert, or_, select, union_all
@@ -21,6 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from services.api.db import as_utc, utc_naive
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
+from services.api.stored_fees import Charger, listed_of, lists_stmt, versions_stmt
 from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 
 #: Per UTC hour: entries, exits, completed visits ended, their total stay.
@@ -103,12 +104,12 @@ def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
     )
 
 
-async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta) -> None:
+async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta, tz: tzinfo) -> None:
     """`sighting` joins its plate's sequence (in the caller's transaction)."""
-    await add_many(s, [sighting], max_stay)
+    await add_many(s, [sighting], max_stay, tz)
 
 
-async def add_many(s: AsyncSession, sightings: list[Sighting], max_stay: timedelta) -> None:
+async def add_many(s: AsyncSession, sightings: list[Sighting], max_stay: timedelta, tz: tzinfo) -> None:
     """A burst of new sightings joins their plates' sequences: a few statements for the whole burst,
     whatever its order (the caller's transaction)."""
     if not sightings:
@@ -128,10 +129,10 @@ async def add_many(s: AsyncSession, sightings: list[Sighting], max_stay: timedel
         }
         rows += visit_rows(seq, targets, max_stay)
     touched |= {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
-    await _replace(s, touched, rows, deltas)
+    await _replace(s, touched, rows, deltas, tz)
 
 
-async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sighting | None:
+async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta, tz: tzinfo) -> Sighting | None:
     """The event leaves the sequences (voided, or about to change); its neighbours re-pair."""
     row = await s.get(SightingRow, event_pk)
     if row is None:
@@ -141,7 +142,7 @@ async def remove(s: AsyncSession, event_pk: int, max_stay: timedelta) -> Sightin
     await s.flush()
     deltas = new_deltas()
     count_sighting(deltas, gone.type, gone.time, -1)
-    await _repair(s, gone, deltas, max_stay)
+    await _repair(s, gone, deltas, max_stay, tz)
     return gone
 
 
@@ -160,7 +161,7 @@ async def _neighbours(s: AsyncSession, x: Sighting) -> tuple[list[Sighting], lis
     return [e for e in seq if (e.time, e.pk) < key], [e for e in seq if (e.time, e.pk) > key]
 
 
-async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta) -> None:
+async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timedelta, tz: tzinfo) -> None:
     """Re-pair the visits around `x`, just removed from its plate's sequence."""
     before, after = await _neighbours(s, x)
     seq = [*before, *after]
@@ -171,7 +172,7 @@ async def _repair(s: AsyncSession, x: Sighting, deltas: Deltas, max_stay: timede
         targets.append(len(before))
     rows = visit_rows(seq, targets, max_stay)
     touched = {x.pk} | {e.pk for r in rows for e in (r.entry, r.exit) if e is not None}
-    await _replace(s, touched, rows, deltas)
+    await _replace(s, touched, rows, deltas, tz)
 
 
 async def _slices(s: AsyncSession, new: dict[str, list[Sighting]]) -> list[list[Sighting]]:
@@ -196,8 +197,10 @@ async def _slices(s: AsyncSession, new: dict[str, list[Sighting]]) -> list[list[
     return list(plate_sequences(found).values())
 
 
-async def _replace(s: AsyncSession, touched: set[int], rows: list[PairedRow], deltas: Deltas) -> None:
-    """The visit rows holding any of `touched` become `rows`; the roll-ups follow."""
+async def _replace(
+    s: AsyncSession, touched: set[int], rows: list[PairedRow], deltas: Deltas, tz: tzinfo
+) -> None:
+    """The visit rows holding any of `touched` become `rows`, completed ones charged; the roll-ups follow."""
     v = VisitRow
     old = []
     pks = list(touched)
@@ -211,7 +214,10 @@ async def _replace(s: AsyncSession, touched: set[int], rows: list[PairedRow], de
     for i in range(0, len(ids), IN_CHUNK):
         await s.execute(delete(v).where(v.id.in_(ids[i : i + IN_CHUNK])))
     if rows:
-        await s.execute(insert(VisitRow), [_visit_values(r) for r in rows])
+        versions = (await s.execute(versions_stmt())).all()
+        listed = listed_of((await s.execute(lists_stmt(r.plate_key for r in rows))).all())
+        charger = Charger(versions, listed, tz)
+        await s.execute(insert(VisitRow), [charger.charge(_visit_values(r)) for r in rows])
     for r in rows:
         count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
     stmt = _upsert(s.get_bind().dialect.name, deltas)
@@ -219,22 +225,24 @@ async def _replace(s: AsyncSession, touched: set[int], rows: list[PairedRow], de
         await s.execute(stmt)
 
 
-class _hours_after(FunctionElement):
-    """Whole hours from the first argument to the second (naive UTC datetimes), as an int."""
+class hours_after(FunctionElement):
+    """Whole hours (floored) from the first argument to the second (naive UTC datetimes, the second not
+    before the first), as an int."""
 
     type = Integer()
     inherit_cache = True
 
 
-@compiles(_hours_after, "mysql")
-def _hours_after_maria(element: _hours_after, compiler, **kw) -> str:  # noqa: ANN001
+@compiles(hours_after, "mysql")
+def _hours_after_maria(element: hours_after, compiler, **kw) -> str:  # noqa: ANN001
     return f"TIMESTAMPDIFF(HOUR, {compiler.process(element.clauses, **kw)})"
 
 
-@compiles(_hours_after, "sqlite")
-def _hours_after_lite(element: _hours_after, compiler, **kw) -> str:  # noqa: ANN001
+@compiles(hours_after, "sqlite")
+def _hours_after_lite(element: hours_after, compiler, **kw) -> str:  # noqa: ANN001
     lo, hi = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(ROUND((julianday({hi}) - julianday({lo})) * 24) AS INTEGER)"
+    # Whole seconds as integers: julianday's float would put an exit at 03:00:00 in hour 2.
+    return f"(CAST(strftime('%s', {hi}) AS INTEGER) - CAST(strftime('%s', {lo}) AS INTEGER)) / 3600"
 
 
 async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
@@ -242,7 +250,7 @@ async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
     (one row through the driver instead of 8,784, each parsed in Python), and row by row only if the
     database cut the string short (its group_concat_max_len)."""
     h = HourlyStats
-    columns = [_hours_after(first, h.hour), h.entries, h.exits, h.visits_ended, h.stay_s]
+    columns = [hours_after(first, h.hour), h.entries, h.exits, h.visits_ended, h.stay_s]
     row = reduce(lambda a, b: a.concat(" ").concat(b), (cast(c, String) for c in columns))
     in_range = (h.hour >= first, h.hour < last)
     count, packed = (await s.execute(select(func.count(), func.group_concat(row)).where(*in_range))).one()

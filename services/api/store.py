@@ -128,7 +128,7 @@ class EventStore:
                 Sighting(pks[eid], eid, exact(e.plate), e.type.value, as_utc(e.time), e.camera)
                 for eid, e in fresh.items()
             ]
-            await pairing.add_many(s, sightings, self.max_stay)
+            await pairing.add_many(s, sightings, self.max_stay, self.tz)
             await s.commit()
         return len(fresh)
 
