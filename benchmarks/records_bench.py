@@ -5,9 +5,11 @@ real app (login with a TOTP code, Bearer requests over httpx's in-process ASGI t
 validation and JSON included, no network).
 
     python -m benchmarks.records_bench [--events 198000] [--plates 5000] [--tries 21] [--burst 1000]
+                                       [--plaintext] [--keep DIR]
 
 Prints the fill rate (events/s, encryption on; with --plaintext also off) and, per query, the median
-and 95th percentile in ms. The scratch database is dropped at the end.
+and 95th percentile in ms. The scratch database is dropped at the end, unless --keep DIR: then it and
+its keys stay (named in DIR), and a later run with the same DIR queries it again without refilling.
 """
 
 from __future__ import annotations
@@ -94,12 +96,15 @@ def misread(plate: str, rng: random.Random) -> str:
 
 
 def settings_for(url: str, keys_dir: Path, encrypted: bool) -> ApiSettings:
+    index_key = keys_dir / "blind-index-key"
+    if not index_key.exists():
+        index_key.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
     return ApiSettings(
         database_url=url,
         private_key_file=keys_dir / "api-rsa.pem",
         key_passphrase=PASSPHRASE,
         key_scrypt_n=2**10,
-        blind_index_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        blind_index_key=index_key.read_text(),
         mqtt_ingest=False,
         benchmark_plaintext=not encrypted,
         page_max=500,
@@ -183,7 +188,7 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-async def run(url: str, keys_dir: Path, events: list[EventMessage], pool: list[str], args) -> None:  # noqa: ANN001
+async def run(url: str, keys_dir: Path, pool: list[str], args, keep: bool) -> None:  # noqa: ANN001
     admin_url = make_url(url)
     conn = pymysql.connect(
         host=admin_url.host,
@@ -191,25 +196,36 @@ async def run(url: str, keys_dir: Path, events: list[EventMessage], pool: list[s
         user=admin_url.username,
         password=admin_url.password or "",
     )
+    kept = keys_dir / "database"
     rates: dict[bool, float] = {}
     for encrypted in (True, False) if args.plaintext else (True,):
-        name = f"anpr_records_bench_{uuid.uuid4().hex[:10]}"
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        refill = not (encrypted and keep and kept.exists())
+        name = kept.read_text() if not refill else f"anpr_records_bench_{uuid.uuid4().hex[:10]}"
+        if refill:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         try:
             db_url = admin_url.set(database=name).render_as_string(hide_password=False)
             settings = settings_for(db_url, keys_dir, encrypted)
             runtime = Runtime(settings)
             app = create_app(settings, runtime)
             async with app.router.lifespan_context(app):
-                await tariff_for_the_year(runtime)
-                rates[encrypted] = await fill(runtime, events, args.burst)
-                print(f"fill, encryption {'on' if encrypted else 'off'}: {rates[encrypted]:.0f} events/s")
+                if refill:
+                    events = year_of_events(args.events, pool, datetime.now(timezone.utc), args.rng)
+                    print(f"{len(events)} events, {len({e.plate for e in events})} plates, a year")
+                    await tariff_for_the_year(runtime)
+                    rates[encrypted] = await fill(runtime, events, args.burst)
+                    print(f"fill, encryption {'on' if encrypted else 'off'}: {rates[encrypted]:.0f} events/s")
+                    if encrypted and keep:
+                        kept.write_text(name)
+                else:
+                    print(f"kept database {name} ({keys_dir}), filled earlier")
                 if encrypted:
                     await query_table(app, runtime, pool, args.tries)
         finally:
-            with conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            if not (encrypted and keep):
+                with conn.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
 
 
@@ -238,16 +254,28 @@ async def main() -> None:
     parser.add_argument("--tries", type=int, default=21)
     parser.add_argument("--burst", type=int, default=1000, help="events per ingest transaction")
     parser.add_argument("--plaintext", action="store_true", help="also time the fill with encryption off")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the filled database and its keys here; reuse them if there",
+    )
     args = parser.parse_args()
-    rng = random.Random(16)
-    pool = plates(args.plates, rng)
-    events = year_of_events(args.events, pool, datetime.now(timezone.utc), rng)
-    visits_plates = len({e.plate for e in events})
-    print(f"MariaDB {make_url(args.url).host}: {len(events)} events, {visits_plates} plates, a year")
-    with tempfile.TemporaryDirectory() as tmp:
-        keys_dir = Path(tmp)
+    args.rng = random.Random(16)  # the plates, then the events: the same year on every run
+    pool = plates(args.plates, args.rng)
+    print(f"MariaDB {make_url(args.url).host}")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        await _with_keys(args.keep, args, pool, keep=True)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            await _with_keys(Path(tmp), args, pool, keep=False)
+
+
+async def _with_keys(keys_dir: Path, args, pool: list[str], keep: bool) -> None:  # noqa: ANN001
+    if not (keys_dir / "api-rsa.pem").exists():
         keyfile.write(keys_dir / "api-rsa.pem", keyfile.generate(3072), PASSPHRASE, 2**10)
-        await run(args.url, keys_dir, events, pool, args)
+    await run(args.url, keys_dir, pool, args, keep)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,15 @@ from __future__ import annotations
 import bisect
 import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services.api import audit
+from services.api import audit, pairing
 from services.api import stats as stats_mod
 from services.api.db import as_utc, utc_naive
 from services.api.fee_schemas import (
@@ -32,7 +33,7 @@ from services.api.fee_schemas import (
 )
 from services.api.fees import fee
 from services.api.models import Event, Payment, TariffVersion, VisitRow
-from services.api.pairing import hour_of, hours_after
+from services.api.pairing import hour_of
 from services.api.schemas import Ticket, VisitPublic
 from services.api.store import EventStore
 from services.api.times import to_local
@@ -151,9 +152,6 @@ class Billing:
         """The visits with their ticket id, fee (final, or so far for a car inside) and payment."""
         if not visits:
             return []
-        versions = await self._versions()
-        starts = [as_utc(v.effective_from) for v in versions]
-        rules = [TariffRules.model_validate_json(v.rules).tariff() for v in versions]
         keys = [visit_key(v) for v in visits]
         done = [k for v, k in zip(visits, keys, strict=True) if v.status == "completed"]
         async with self._sf() as s:
@@ -174,29 +172,40 @@ class Billing:
             }
         # Only a car inside is charged here: a completed visit's fee was fixed when it was paired.
         inside = [v for v in visits if v.status == "parked" and v.entry_time is not None]
-        lists = await self._memberships(sorted({v.plate for v in inside})) if inside else {}
+        so_far = await self.fees_so_far([(v.plate, v.entry_time) for v in inside], self._clock())
+        stored.update((visit_key(v), charged) for v, charged in zip(inside, so_far, strict=True))
         out = []
         for v, key in zip(visits, keys, strict=True):
-            charged = stored.get(key)
-            if v.status == "parked" and v.entry_time is not None:
-                at = bisect.bisect_right(starts, v.entry_time) - 1  # the version in effect at entry
-                if at >= 0:
-                    amount = fee(
-                        rules[at], v.entry_time, self._clock(), self.tz, lists.get(v.plate, frozenset())
-                    )
-                    charged = FeePublic(
-                        amount=amount,
-                        currency=rules[at].currency,
-                        tariff_version=versions[at].id,
-                        final=False,
-                    )
             billing = VisitBilling(
                 visit_key=uuid.UUID(key),
                 ticket_id=ticket_id(key),
-                fee=charged,
+                fee=stored.get(key),
                 payment=self._public_payment(payments.get(key)),
             )
             out.append(v.model_copy(update={"billing": billing}))
+        return out
+
+    async def fees_so_far(self, inside: list[tuple[str, datetime]], now: datetime) -> list[FeePublic | None]:
+        """Each car inside (plate, entry time): its fee so far by the version in effect at its entry,
+        or None when it entered before any tariff."""
+        if not inside:
+            return []
+        versions = await self._versions()
+        starts = [as_utc(v.effective_from) for v in versions]
+        rules = [TariffRules.model_validate_json(v.rules).tariff() for v in versions]
+        lists = await self._memberships(sorted({plate for plate, _ in inside}))
+        out: list[FeePublic | None] = []
+        for plate, entered in inside:
+            at = bisect.bisect_right(starts, as_utc(entered)) - 1
+            if at < 0:
+                out.append(None)
+                continue
+            amount = fee(rules[at], as_utc(entered), now, self.tz, lists.get(plate, frozenset()))
+            out.append(
+                FeePublic(
+                    amount=amount, currency=rules[at].currency, tariff_version=versions[at].id, final=False
+                )
+            )
         return out
 
     def _public_payment(self, row: Payment | None) -> PaymentPublic:
@@ -254,24 +263,36 @@ class Billing:
 
     # -- revenue -----------------------------------------------------------------------------------------
     async def revenue(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Revenue:
-        """Fees of the visits that ended in [since, until), per local hour or day, by payment status."""
-        first = hour_of(since)
+        """Fees of the visits that ended in [since, until), per local hour or day, by payment status:
+        whole hours from the roll-ups, the part-hours at either end from the visit rows."""
         v = VisitRow
-        hour = hours_after(first, v.exit_time)
+        first, last = pairing.whole_hours(since, until)
+        edges = [(utc_naive(since), first), (last, utc_naive(until))] if first < last else []
+        edges = [(lo, hi) for lo, hi in edges or [(utc_naive(since), utc_naive(until))] if lo < hi]
         ended = (v.exit_time >= utc_naive(since), v.exit_time < utc_naive(until), v.fee_amount.is_not(None))
-        charged_stmt = select(hour, func.sum(v.fee_amount)).where(*ended).group_by(hour)
         # Few visits have a payment row: read them from `payments` rather than join every visit to it.
         settled_stmt = (
-            select(hour, v.fee_amount, Payment.status, Payment.amount)
+            select(v.exit_time, v.fee_amount, Payment.status, Payment.amount)
             .select_from(Payment)
             .join(Event, Event.event_id == Payment.visit_key)
             .join(v, v.entry_pk == Event.id)
             .where(*ended, Payment.status.in_(("paid", "waived")))
         )
+        per_hour: dict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         async with self._sf() as s:
-            per_hour = {h: [int(total), 0, 0, int(total)] for h, total in await s.execute(charged_stmt)}
-            for h, amount, status, paid in await s.execute(settled_stmt):
-                sums = per_hour[h]  # [charged, paid, waived, unpaid]
+            if first < last:
+                for h, counts in (await pairing.rolled_up(s, first, last)).items():
+                    per_hour[h] = [counts[4], 0, 0, counts[4]]
+            for lo, hi in edges:
+                part = select(v.exit_time, v.fee_amount).where(
+                    v.exit_time >= lo, v.exit_time < hi, v.fee_amount.is_not(None)
+                )
+                for exit_time, amount in await s.execute(part):
+                    sums = per_hour[hour_of(exit_time)]
+                    sums[0] += amount
+                    sums[3] += amount
+            for exit_time, amount, status, paid in await s.execute(settled_stmt):
+                sums = per_hour[hour_of(exit_time)]  # [charged, paid, waived, unpaid]
                 if status == "waived":
                     sums[2] += amount
                     sums[3] -= amount
@@ -282,7 +303,7 @@ class Billing:
         columns: dict[str, list[int]] = {
             name: [c[i] for c in per_hour.values()] for i, name in enumerate(names)
         }
-        times = [max(as_utc(first) + timedelta(hours=h), since) for h in per_hour]
+        times = [max(as_utc(h), since) for h in per_hour]
         # Each UTC hour's sums land in the local bucket its start is in (stats.py: exact in whole-hour
         # zones); the range's first part-hour in the first bucket.
         buckets = [

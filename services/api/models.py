@@ -386,7 +386,7 @@ class VisitRow(Base):
 
 
 class HourlyStats(Base):
-    """Counts per UTC hour, kept at ingest: no plate, only numbers. Add columns (revenue) beside them."""
+    """Counts and fees per UTC hour, kept at ingest: no plate, only numbers."""
 
     __tablename__ = "stats_hourly"
 
@@ -395,3 +395,5 @@ class HourlyStats(Base):
     exits: Mapped[int] = mapped_column(Integer, default=0)
     visits_ended: Mapped[int] = mapped_column(Integer, default=0, doc="completed visits by exit hour")
     stay_s: Mapped[float] = mapped_column(Float, default=0.0, doc="their total stay")
+    # No Python default: migration 0004 inserts roll-ups before this column exists.
+    charged: Mapped[int] = mapped_column(BigInteger, server_default="0", doc="their fees, minor units")

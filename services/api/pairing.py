@@ -24,9 +24,10 @@ from services.api.models import Event, HourlyStats, SightingRow, VisitRow
 from services.api.stored_fees import Charger, listed_of, lists_stmt, versions_stmt
 from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 
-#: Per UTC hour: entries, exits, completed visits ended, their total stay.
+#: Per UTC hour: entries, exits, completed visits ended, their total stay, their fees (minor units).
 Deltas = dict[datetime, list[float]]
-STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s")
+STAT_COLUMNS = ("entries", "exits", "visits_ended", "stay_s", "charged")
+COUNT_COLUMNS = STAT_COLUMNS[:4]  # the roll-ups as migration 0004 built them (revenue came in 0009)
 IN_CHUNK = 2000  # keys per IN (...) list
 
 
@@ -75,11 +76,14 @@ def _visit_values(r: PairedRow) -> dict:
     }
 
 
-def count_visit(deltas: Deltas, exit_time: datetime | None, stay: float | None, sign: int) -> None:
+def count_visit(
+    deltas: Deltas, exit_time: datetime | None, stay: float | None, sign: int, fee: int | None = None
+) -> None:
     if exit_time is not None and stay is not None:
         d = deltas[hour_of(exit_time)]
         d[2] += sign
         d[3] += sign * stay
+        d[4] += sign * (fee or 0)
 
 
 def count_sighting(deltas: Deltas, kind: str, time: datetime, sign: int) -> None:
@@ -87,21 +91,27 @@ def count_sighting(deltas: Deltas, kind: str, time: datetime, sign: int) -> None
 
 
 def new_deltas() -> Deltas:
-    return defaultdict(lambda: [0, 0, 0, 0.0])
+    return defaultdict(lambda: [0, 0, 0, 0.0, 0])
 
 
-def _upsert(dialect: str, deltas: Deltas):  # noqa: ANN202 - a dialect's INSERT
-    values = [dict(zip(("hour", *STAT_COLUMNS), (h, *d), strict=True)) for h, d in deltas.items() if any(d)]
+def whole_hours(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """The first and the end of the whole UTC hours inside [since, until) (naive; first >= end: none)."""
+    first, last = hour_of(since), hour_of(until)
+    return (first + timedelta(hours=1) if first < utc_naive(since) else first), last
+
+
+def _upsert(dialect: str, deltas: Deltas, columns: tuple[str, ...] = STAT_COLUMNS):  # noqa: ANN202
+    """A dialect's INSERT adding `deltas` to the roll-ups."""
+    n = len(columns)
+    values = [dict(zip(("hour", *columns), (h, *d[:n]), strict=True)) for h, d in deltas.items() if any(d)]
     if not values:
         return None
     if dialect == "sqlite":
         lite = sqlite.insert(HourlyStats).values(values)
-        added = {c: getattr(HourlyStats, c) + getattr(lite.excluded, c) for c in STAT_COLUMNS}
+        added = {c: getattr(HourlyStats, c) + getattr(lite.excluded, c) for c in columns}
         return lite.on_conflict_do_update(index_elements=["hour"], set_=added)
     maria = mysql.insert(HourlyStats).values(values)
-    return maria.on_duplicate_key_update(
-        {c: getattr(HourlyStats, c) + maria.inserted[c] for c in STAT_COLUMNS}
-    )
+    return maria.on_duplicate_key_update({c: getattr(HourlyStats, c) + maria.inserted[c] for c in columns})
 
 
 async def add(s: AsyncSession, sighting: Sighting, max_stay: timedelta, tz: tzinfo) -> None:
@@ -207,19 +217,20 @@ async def _replace(
     for i in range(0, len(pks), IN_CHUNK):
         part = pks[i : i + IN_CHUNK]
         touching = or_(v.entry_pk.in_(part), v.exit_pk.in_(part))
-        old += (await s.execute(select(v.id, v.exit_time, v.duration_s).where(touching))).all()
+        old += (await s.execute(select(v.id, v.exit_time, v.duration_s, v.fee_amount).where(touching))).all()
     ids = sorted({o[0] for o in old})
-    for _, exit_time, stay in {o[0]: o for o in old}.values():
-        count_visit(deltas, exit_time, stay, -1)
+    for _, exit_time, stay, charged in {o[0]: o for o in old}.values():
+        count_visit(deltas, exit_time, stay, -1, charged)
     for i in range(0, len(ids), IN_CHUNK):
         await s.execute(delete(v).where(v.id.in_(ids[i : i + IN_CHUNK])))
     if rows:
         versions = (await s.execute(versions_stmt())).all()
         listed = listed_of((await s.execute(lists_stmt(r.plate_key for r in rows))).all())
         charger = Charger(versions, listed, tz)
-        await s.execute(insert(VisitRow), [charger.charge(_visit_values(r)) for r in rows])
-    for r in rows:
-        count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
+        values = [charger.charge(_visit_values(r)) for r in rows]
+        await s.execute(insert(VisitRow), values)
+        for x in values:
+            count_visit(deltas, x["exit_time"], x["duration_s"], +1, x["fee_amount"])
     stmt = _upsert(s.get_bind().dialect.name, deltas)
     if stmt is not None:
         await s.execute(stmt)
@@ -250,21 +261,21 @@ async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
     (one row through the driver instead of 8,784, each parsed in Python), and row by row only if the
     database cut the string short (its group_concat_max_len)."""
     h = HourlyStats
-    columns = [hours_after(first, h.hour), h.entries, h.exits, h.visits_ended, h.stay_s]
+    columns = [hours_after(first, h.hour), *(getattr(h, c) for c in STAT_COLUMNS)]
     row = reduce(lambda a, b: a.concat(" ").concat(b), (cast(c, String) for c in columns))
     in_range = (h.hour >= first, h.hour < last)
     count, packed = (await s.execute(select(func.count(), func.group_concat(row)).where(*in_range))).one()
+    out = new_deltas()
     if not count:
-        return new_deltas()
+        return out
     items = packed.split(",")
     if len(items) == count:
-        out = new_deltas()
         for item in items:
-            hours, entries, exits, ended, stay = item.split(" ")
-            out[first + timedelta(hours=int(hours))] = [int(entries), int(exits), int(ended), float(stay)]
+            hours, entries, exits, ended, stay, charged = item.split(" ")
+            counts = [int(entries), int(exits), int(ended), float(stay), int(charged)]
+            out[first + timedelta(hours=int(hours))] = counts
         return out
-    rows = await s.execute(select(h.hour, h.entries, h.exits, h.visits_ended, h.stay_s).where(*in_range))
-    out = new_deltas()
+    rows = await s.execute(select(h.hour, *(getattr(h, c) for c in STAT_COLUMNS)).where(*in_range))
     for hour, *counts in rows.all():
         out[hour] = counts
     return out
@@ -296,7 +307,7 @@ def rebuild(conn: Connection, max_stay: timedelta) -> int:
         count_visit(deltas, r.exit.time if r.exit else None, r.duration_s if r.entry else None, +1)
     hours = list(deltas.items())
     for i in range(0, len(hours), batch):
-        stmt = _upsert(conn.dialect.name, dict(hours[i : i + batch]))
+        stmt = _upsert(conn.dialect.name, dict(hours[i : i + batch]), COUNT_COLUMNS)
         if stmt is not None:
             conn.execute(stmt)
     return len(sightings)

@@ -45,7 +45,7 @@ def buckets(
     interval: Interval,
     tz: tzinfo,
 ) -> list[StatsBucket]:
-    """`per_hour`: naive UTC hour -> [entries, exits, visits ended, their total stay], already limited
+    """`per_hour`: naive UTC hour -> [entries, exits, visits ended, their total stay, …], already limited
     to [since, until). Every bucket in the range is returned, empty ones with zero counts."""
     starts = list(_starts(since, until, interval, tz))
     if not starts:
@@ -57,7 +57,7 @@ def buckets(
         # An hour that began before the first local bucket (half-hour zones) counts in the first.
         i = (hour - first) // HOUR if interval == "hour" else bisect_right(bounds, hour) - 1
         total = sums[min(max(i, 0), len(sums) - 1)]
-        for k, v in enumerate(counts):
+        for k, v in enumerate(counts[:4]):
             total[k] += v
     # Validated in one call (in Rust): a year by hour is 8,784 buckets.
     return _BUCKETS.validate_python(

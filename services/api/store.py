@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -43,8 +43,6 @@ TABLE = "events"
 CORRECTIONS = "event_corrections"
 #: How far back Inside looks for cars that never left: older open entries are lost exits, not cars.
 OVERSTAY_LOOKBACK = timedelta(days=31)
-#: Rows per database round trip when a whole range is read (exports).
-CHUNK = 500
 
 
 class NotFound(LookupError):
@@ -85,7 +83,7 @@ class EventStore:
         self.sf = sf
         self.keys = keys
         self.tz = tz
-        self._clock = clock
+        self.clock = clock
         self.max_stay = max_stay
         # Re-pairing reads a plate's neighbours then writes: one change at a time (one process serves).
         self.pairing_lock = asyncio.Lock()
@@ -113,7 +111,7 @@ class EventStore:
             fresh = {eid: e for eid, e in zip(ids, events, strict=True) if eid not in stored}
             if not fresh:
                 return 0
-            received = utc_naive(self._clock())
+            received = utc_naive(self.clock())
             await s.execute(insert(Event), [self._row(eid, e, received) for eid, e in fresh.items()])
             pks = dict(
                 (await s.execute(select(Event.event_id, Event.id).where(Event.event_id.in_(fresh)))).all()
@@ -190,7 +188,7 @@ class EventStore:
                     out.setdefault(c.plate_index, self.corrected_plate(c, eid))
         return out
 
-    async def _plate_keys(self, s: AsyncSession, q: PlateQuery) -> set[str]:
+    async def plate_keys(self, s: AsyncSession, q: PlateQuery) -> set[str]:
         """The blind-index values of the plates `q` matches (tolerant: near ones, each confirmed)."""
         if not q.tolerant:
             return {self.keys.index.exact(q.normalized)}
@@ -231,19 +229,19 @@ class EventStore:
             has_snapshot=has_snapshot if has_snapshot is not None else row.snapshot_ct is not None,
         )
 
-    def _filtered(self, f: EventFilter, keys: set[str] | None) -> Select:
-        stmt = select(SightingRow.event_pk)
-        if keys is not None:
-            stmt = stmt.where(SightingRow.plate_index.in_(keys))
+    def event_conditions(self, f: EventFilter, keys: set[str] | None) -> list:
+        """The filter on sightings (events as corrected); `keys`: the plates' blind-index values."""
+        x = SightingRow
+        conds = [] if keys is None else [x.plate_index.in_(keys)]
         if f.type is not None:
-            stmt = stmt.where(SightingRow.type == f.type)
+            conds.append(x.type == f.type)
         if f.camera is not None:
-            stmt = stmt.where(SightingRow.camera == f.camera)
+            conds.append(x.camera == f.camera)
         if f.since is not None:
-            stmt = stmt.where(SightingRow.time >= utc_naive(f.since))
+            conds.append(x.time >= utc_naive(f.since))
         if f.until is not None:
-            stmt = stmt.where(SightingRow.time < utc_naive(f.until))
-        return stmt
+            conds.append(x.time < utc_naive(f.until))
+        return conds
 
     async def _events(self, s: AsyncSession, pks: list[int], candidates: bool = True) -> list[EventPublic]:
         """The events of `pks`, in that order, as corrected; snapshots are not read, only flagged
@@ -264,10 +262,10 @@ class EventStore:
 
     async def search(self, f: EventFilter, limit: int, offset: int) -> tuple[list[EventPublic], int]:
         async with self.sf() as s:
-            keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
+            keys = await self.plate_keys(s, f.plate) if f.plate is not None else None
             if keys is not None and not keys:
                 return [], 0
-            stmt = self._filtered(f, keys)
+            stmt = select(SightingRow.event_pk).where(*self.event_conditions(f, keys))
             total = await s.scalar(select(func.count()).select_from(stmt.subquery()))
             page = (
                 stmt.order_by(SightingRow.time.desc(), SightingRow.event_pk.desc())
@@ -276,33 +274,6 @@ class EventStore:
             )
             pks = list(await s.scalars(page))
             return await self._events(s, pks), int(total or 0)
-
-    async def stream_events(self, f: EventFilter) -> AsyncIterator[EventPublic]:
-        """Every matching event, newest first, read CHUNK rows at a time, without candidates (exports)."""
-        async with self.sf() as s:
-            keys = await self._plate_keys(s, f.plate) if f.plate is not None else None
-        if keys is not None and not keys:
-            return
-        stmt = self._filtered(f, keys)
-        last: tuple[datetime, int] | None = None
-        while True:
-            async with self.sf() as s:
-                page = stmt
-                if last is not None:  # keyset paging: constant cost per chunk however deep
-                    t, pk = last
-                    page = page.where(
-                        (SightingRow.time < t) | ((SightingRow.time == t) & (SightingRow.event_pk < pk))
-                    )
-                page = page.add_columns(SightingRow.time).order_by(
-                    SightingRow.time.desc(), SightingRow.event_pk.desc()
-                )
-                rows = (await s.execute(page.limit(CHUNK))).all()
-                if not rows:
-                    return
-                events = await self._events(s, [r[0] for r in rows], candidates=False)
-            for e in events:
-                yield e
-            last = (rows[-1][1], rows[-1][0])
 
     async def snapshot(self, event_id: uuid.UUID) -> bytes:
         eid = str(event_id)
@@ -313,7 +284,7 @@ class EventStore:
         return self.keys.cipher.open(TABLE, "snapshot", eid, row.snapshot_ct)
 
     # -- visits ------------------------------------------------------------------------------------------
-    def _visit_filter(self, since: datetime, until: datetime, keys: set[str] | None) -> list:
+    def visit_conditions(self, since: datetime, until: datetime, keys: set[str] | None) -> list:
         conds = [VisitRow.start_time >= utc_naive(since), VisitRow.start_time < utc_naive(until)]
         if keys is not None:
             conds.append(VisitRow.plate_index.in_(keys))
@@ -328,7 +299,7 @@ class EventStore:
             ).all()
         }
         plates = await self.plates(s, {v.plate_index for v in rows})
-        now = self._clock()
+        now = self.clock()
         out = []
         for v in rows:
             status = pairing.status_at(v, now, self.max_stay)
@@ -357,10 +328,10 @@ class EventStore:
         """Visits that began (or, without entry, ended) in [since, until), newest first: one page, and
         the range's totals counted in SQL."""
         async with self.sf() as s:
-            keys = await self._plate_keys(s, plate) if plate is not None else None
+            keys = await self.plate_keys(s, plate) if plate is not None else None
             if keys is not None and not keys:
                 return VisitPage(items=[], total=0, limit=limit, offset=offset, completed=0, avg_stay_s=None)
-            conds = self._visit_filter(since, until, keys)
+            conds = self.visit_conditions(since, until, keys)
             total, completed, stay = (
                 await s.execute(
                     select(
@@ -387,27 +358,6 @@ class EventStore:
             avg_stay_s=round(stay / completed, 1) if completed else None,
         )
 
-    async def stream_visits(
-        self, since: datetime, until: datetime, plate: PlateQuery | None
-    ) -> AsyncIterator[VisitPublic]:
-        """Every visit of the range, newest first, CHUNK rows per round trip (exports)."""
-        async with self.sf() as s:
-            keys = await self._plate_keys(s, plate) if plate is not None else None
-        if keys is not None and not keys:
-            return
-        conds = self._visit_filter(since, until, keys)
-        while True:
-            async with self.sf() as s:
-                stmt = select(VisitRow).where(*conds).order_by(VisitRow.start_time.desc(), VisitRow.id.desc())
-                rows = list(await s.scalars(stmt.limit(CHUNK)))
-                if not rows:
-                    return
-                items = await self.visits_public(s, rows)
-            for v in items:
-                yield v
-            t, vid = rows[-1].start_time, rows[-1].id
-            conds = [*conds, (VisitRow.start_time < t) | ((VisitRow.start_time == t) & (VisitRow.id < vid))]
-
     async def visit_by_key(self, key: str) -> VisitPublic | None:
         """The visit whose key is `key`: its entry's event id, or its exit's when it has no entry."""
         async with self.sf() as s:
@@ -431,7 +381,7 @@ class EventStore:
 
     # -- occupancy, stats --------------------------------------------------------------------------------
     async def occupancy(self, at: datetime | None = None) -> Occupancy:
-        at = at or self._clock()
+        at = at or self.clock()
         limit = at - self.max_stay
 
         def open_at(lo: datetime, hi: datetime) -> Select:
@@ -476,9 +426,7 @@ class EventStore:
 
     async def stats(self, since: datetime, until: datetime, interval: stats_mod.Interval) -> Stats:
         """Whole hours from the roll-ups; the part-hours at either end of the range from the rows."""
-        first, last = pairing.hour_of(since), pairing.hour_of(until)
-        if first < utc_naive(since):
-            first += timedelta(hours=1)
+        first, last = pairing.whole_hours(since, until)
         async with self.sf() as s:
             if first < last:
                 per_hour = await pairing.rolled_up(s, first, last)

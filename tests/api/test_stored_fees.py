@@ -16,7 +16,7 @@ from anpr.messages import EventType
 from services.api.db import as_utc, migrate
 from services.api.fee_schemas import TariffRules
 from services.api.fees import fee
-from services.api.models import Payment, TariffVersion, VisitRow
+from services.api.models import HourlyStats, Payment, TariffVersion, VisitRow
 from services.api.stored_fees import FEE_COLUMNS
 from tests.api.conftest import Api, event
 
@@ -113,7 +113,7 @@ async def test_revenue_from_stored_fees_equals_charging_each_visit(api: Api) -> 
     assert by_plate["LATE1"]["billing"]["fee"]["amount"] == 2 * 700
 
 
-async def test_migration_0008_charges_the_visits_stored_before_it(api: Api) -> None:
+async def test_migrations_0008_0009_charge_and_roll_up_the_visits_stored_before_them(api: Api) -> None:
     owner = await api.new_client("owner")
     headers = await api.session(owner)
     assert (await api.http.post("/api/v1/tariffs", headers=headers, json=hourly(300))).status_code == 201
@@ -126,10 +126,15 @@ async def test_migration_0008_charges_the_visits_stored_before_it(api: Api) -> N
     async with api.runtime.sf() as s:
         paired = (await s.execute(fees)).all()
     assert [f[1] for f in paired] == [0, 300, 600, 900]  # MIG0 within grace
+    rollups = select(HourlyStats.hour, HourlyStats.charged).where(HourlyStats.charged != 0)
+    async with api.runtime.sf() as s:
+        rolled = (await s.execute(rollups.order_by(HourlyStats.hour))).all()
+    assert sum(c for _, c in rolled) == 1800
     await migrate(api.runtime.engine, "0007", downgrade=True)
     async with api.runtime.engine.connect() as conn:
         columns = await conn.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("visits")})
     assert not columns & set(FEE_COLUMNS)
-    await migrate(api.runtime.engine)
+    await migrate(api.runtime.engine)  # 0008 charges the visits, 0009 rolls their fees up per hour
     async with api.runtime.sf() as s:
         assert (await s.execute(fees)).all() == paired
+        assert (await s.execute(rollups.order_by(HourlyStats.hour))).all() == rolled

@@ -7,17 +7,18 @@ import csv
 import io
 import random
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import delete, inspect, select
 
 from anpr.messages import EventType
-from services.api import pairing
-from services.api import store as store_mod
+from services.api import exports, pairing
 from services.api.db import migrate
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
 from services.api.runtime import Runtime
 from services.api.store import EventStore
+from services.api.times import to_local
 from tests.api import records_oracle as oracle
 from tests.api.conftest import Api, Clock, event
 
@@ -118,30 +119,106 @@ async def test_migration_builds_rows_for_a_database_of_the_previous_schema(
     await _assert_same_as_oracle(runtime.store, clock)
 
 
-async def test_exports_page_through_the_database_in_order(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_mod, "CHUNK", 3)  # several round trips for a handful of rows
-    t = api.clock() - timedelta(hours=6)
+def _sheet_time(iso: str | None) -> str:
+    """An API time (lot-local, with offset) as the CSV prints it."""
+    return (
+        datetime.fromisoformat(iso).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds") if iso else ""
+    )
+
+
+def _visit_cells(v: dict) -> list[str]:
+    stay, fee, billing = v["duration_s"], v["billing"]["fee"], v["billing"]
+    fee_cells = (
+        [str(fee["amount"]), fee["currency"], "yes" if fee["final"] else "no"] if fee else ["", "", ""]
+    )
+    return [
+        v["plate"],
+        v["status"],
+        _sheet_time(v["entry_time"]),
+        _sheet_time(v["exit_time"]),
+        "" if stay is None else f"{stay:.0f}",
+        "" if stay is None else f"{round(stay / 60) // 60}:{round(stay / 60) % 60:02d}",
+        v["entry_camera"] or "",
+        v["exit_camera"] or "",
+        v["entry_event_id"] or "",
+        v["exit_event_id"] or "",
+        billing["ticket_id"],
+        *fee_cells,
+        billing["payment"]["status"],
+    ]
+
+
+async def test_exports_print_what_the_pages_show(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cell of both exports equals the JSON pages' answer (plates as corrected, fees final and
+    so far, payments, lot-local times), over chunk borders with equal times across them."""
+    monkeypatch.setattr(exports, "CHUNK", 3)  # several round trips for a handful of rows
+    owner = await api.new_client()
+    headers = await api.session(owner)
+    tariff = {"currency": "USD", "standard": {"grace_minutes": 10, "period_price": 150}}
+    assert (await api.http.post("/api/v1/tariffs", headers=headers, json=tariff)).status_code == 201
+    api.clock.advance(minutes=1)
+    t = api.clock()
+    ids = []
     for i in range(8):  # equal times across chunk borders too
-        await api.runtime.store.ingest(
-            event(f"EXP{i % 3}00", IN if i < 4 else OUT, t + timedelta(minutes=i // 2))
+        ev = event(
+            f"EXP{i % 3}00", IN if i < 4 else OUT, t + timedelta(minutes=i // 2), camera=f"gate-{i % 2}"
         )
-    headers = await api.session(await api.new_client())
+        assert await api.runtime.store.ingest(ev)
+        ids.append(str(ev.event_id))
+    entry, misread = (
+        event("EXP500", IN, t + timedelta(minutes=10)),
+        event("EXP590", OUT, t + timedelta(hours=1)),
+    )
+    for ev in (entry, misread, event("PARKED1", IN, t + timedelta(minutes=30))):  # PARKED1 stays
+        assert await api.runtime.store.ingest(ev)
+    api.clock.advance(hours=2)
+    headers = await api.session(owner)
+    await api.runtime.corrections.correct_plate(misread.event_id, "EXP500", "owner")
+    paid = await api.http.put(f"/api/v1/payments/{entry.event_id}", headers=headers, json={"status": "paid"})
+    assert paid.status_code == 200, paid.text
     since = {"since": (t - timedelta(hours=1)).isoformat()}
+
+    async def sheet(name: str) -> list[list[str]]:
+        resp = await api.http.get(f"/api/v1/export/{name}", params=since, headers=headers)
+        assert resp.status_code == 200, resp.text
+        return list(csv.reader(io.StringIO(resp.text)))[1:]
+
     events = (await api.http.get("/api/v1/events", params=since | {"limit": 50}, headers=headers)).json()
-    exported = list(
-        csv.DictReader(
-            io.StringIO((await api.http.get("/api/v1/export/events.csv", params=since, headers=headers)).text)
-        )
-    )
-    assert [r["event_id"] for r in exported] == [e["event_id"] for e in events["items"]]
+    assert await sheet("events.csv") == [
+        [
+            e["event_id"],
+            e["type"],
+            e["plate"],
+            f"{e['confidence']:.3f}",
+            e["camera"],
+            *(_sheet_time(e[k]) for k in ("time", "first_seen", "last_seen")),
+            e["vehicle_class"],
+            str(e["read_count"]),
+        ]
+        for e in events["items"]
+    ]
     visits = (await api.http.get("/api/v1/visits", params=since | {"limit": 50}, headers=headers)).json()
-    rows = list(
-        csv.DictReader(
-            io.StringIO((await api.http.get("/api/v1/export/visits.csv", params=since, headers=headers)).text)
-        )
-    )
-    key = [(v["entry_event_id"] or "", v["exit_event_id"] or "") for v in visits["items"]]
-    assert [(r["entry_event_id"], r["exit_event_id"]) for r in rows] == key and len(rows) == visits["total"]
+    assert await sheet("visits.csv") == [_visit_cells(v) for v in visits["items"]]
+    cells = {(v["plate"], v["status"]) for v in visits["items"]}
+    assert {("EXP500", "completed"), ("PARKED1", "parked")} <= cells  # the corrected exit paired
+    fees = [v["billing"]["fee"] for v in visits["items"] if v["billing"]["fee"]]
+    assert any(f["final"] for f in fees) and any(not f["final"] for f in fees)
+    assert "paid" in {v["billing"]["payment"]["status"] for v in visits["items"]}
+
+
+def test_sheet_times_follow_the_zone_through_its_changes() -> None:
+    """The export's per-quarter-hour offsets equal converting each time: DST in Chicago, a half-hour
+    zone whose change falls at half past a UTC hour (St John's), and the edges of the calendar."""
+    for zone, day in (("America/Chicago", datetime(2026, 3, 8)), ("America/St_Johns", datetime(2026, 11, 1))):
+        tz = ZoneInfo(zone)
+        text = exports.LocalText(tz)
+        for minute in range(0, 36 * 60, 7):
+            t = day + timedelta(minutes=minute, seconds=minute % 60, microseconds=999_999)
+            want = to_local(t, tz).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+            assert text(t) == want, (zone, t)
+    text = exports.LocalText(ZoneInfo("Pacific/Kiritimati"))  # UTC+14: past year 9999 falls back to UTC
+    assert text(datetime(9999, 12, 31, 23, 0)) == "9999-12-31 23:00:00"
+    assert exports.LocalText(ZoneInfo("America/Chicago"))(datetime(1, 1, 1, 3)) == "0001-01-01 03:00:00"
 
 
 async def _stored_rows(runtime: Runtime) -> tuple[list, list]:

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from anpr.messages import EventType
-from services.api import audit
+from services.api import audit, exports
 from services.api.auth import Principal
 from services.api.deps import API_PREFIX, CurrentClient, PageDep, RuntimeDep, localize
 from services.api.errors import ERROR, invalid_query
 from services.api.runtime import Runtime
-from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage, VisitPublic
+from services.api.schemas import EventPublic, Occupancy, Page, Stats, VisitPage
 from services.api.store import EventFilter, NotFound, PlateQuery
 from services.api.times import QueryTime
 
@@ -167,19 +167,6 @@ async def _csv(name: str, header: Sequence[str], rows: AsyncIterator[Sequence[ob
     )
 
 
-def _local(dt: datetime | None) -> str:
-    """Lot-local time as spreadsheets read it: no offset, no microseconds."""
-    # isoformat, not strftime: glibc's %Y writes year 1 as "1", not "0001".
-    return dt.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds") if dt else ""
-
-
-def _hmm(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
 def _file_name(kind: str, runtime: RuntimeDep, lo: datetime | None, hi: datetime | None) -> str:
     """events_2025-03-01_to_2025-03-07.csv: the range's first and last lot-local day."""
     end = (hi or runtime.clock()) - timedelta(microseconds=1)  # `until` is exclusive
@@ -197,47 +184,8 @@ async def _audited(runtime: Runtime, who: Principal, name: str, filters: dict) -
 async def export_events(runtime: RuntimeDep, who: CurrentClient, f: FilterDep) -> Response:
     """Every matching event (same filters as /events), no paging."""
     await _audited(runtime, who, "events.csv", asdict(f))
-    header = [
-        "event_id",
-        "type",
-        "plate",
-        "confidence",
-        "camera",
-        "time",
-        "first_seen",
-        "last_seen",
-        "vehicle_class",
-        "read_count",
-    ]
-    rows = (
-        [
-            e.event_id,
-            e.type.value,
-            e.plate,
-            f"{e.confidence:.3f}",
-            e.camera,
-            _local(e.time),
-            _local(e.first_seen),
-            _local(e.last_seen),
-            e.vehicle_class.value,
-            e.read_count,
-        ]
-        async for e in runtime.store.stream_events(f)
-    )
-    return await _csv(_file_name("events", runtime, f.since, f.until), header, rows)
-
-
-#: Fee in minor units with its ISO 4217 currency; final is "no" for a car still inside (fee so far).
-BILLING_COLUMNS = ("ticket_id", "fee_minor_units", "currency", "fee_final", "payment")
-
-
-def _billing_cells(v: VisitPublic) -> list[str]:
-    assert v.billing is not None
-    charged = v.billing.fee
-    if charged is None:
-        return [v.billing.ticket_id, "", "", "", v.billing.payment.status]
-    final = "yes" if charged.final else "no"
-    return [v.billing.ticket_id, str(charged.amount), charged.currency, final, v.billing.payment.status]
+    rows = exports.event_rows(runtime.store, f)
+    return await _csv(_file_name("events", runtime, f.since, f.until), exports.EVENT_HEADER, rows)
 
 
 @router.get("/export/visits.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
@@ -255,34 +203,5 @@ async def export_visits(
     await _audited(
         runtime, who, "visits.csv", {"plate": asdict(query) if query else None, "since": lo, "until": hi}
     )
-    visits = runtime.billing.annotate_stream(runtime.store.stream_visits(lo, hi, query))
-    header = [
-        "plate",
-        "status",
-        "entry_time",
-        "exit_time",
-        "duration_s",
-        "duration",
-        "entry_camera",
-        "exit_camera",
-        "entry_event_id",
-        "exit_event_id",
-        *BILLING_COLUMNS,
-    ]
-    rows = (
-        [
-            v.plate,
-            v.status,
-            _local(v.entry_time),
-            _local(v.exit_time),
-            "" if v.duration_s is None else f"{v.duration_s:.0f}",
-            _hmm(v.duration_s),
-            v.entry_camera or "",
-            v.exit_camera or "",
-            v.entry_event_id or "",
-            v.exit_event_id or "",
-            *_billing_cells(v),
-        ]
-        async for v in visits
-    )
-    return await _csv(_file_name("visits", runtime, lo, hi), header, rows)
+    rows = exports.visit_rows(runtime.store, runtime.billing, lo, hi, query)
+    return await _csv(_file_name("visits", runtime, lo, hi), exports.VISIT_HEADER, rows)
