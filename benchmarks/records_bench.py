@@ -230,7 +230,7 @@ async def run(url: str, keys_dir: Path, pool: list[str], args, keep: bool) -> No
 
 
 async def query_table(app, runtime: Runtime, pool: list[str], tries: int) -> None:  # noqa: ANN001
-    client = await runtime.client_admin().create("bench")
+    client = await runtime.client_admin().create(f"bench-{uuid.uuid4().hex[:8]}")  # one per run: --keep
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as http:
         code = pyotp.TOTP(client.totp_secret).now()

@@ -1,28 +1,30 @@
-"""CSV exports built straight from the columns they print.
+"""CSV exports, composed by the database and streamed.
 
-A busy month is ~16,000 events and ~8,000 visits, and the Pi must stream it in about a second: no
-object per row. Each chunk is one keyset-paged query of plain columns (the visits' events and payments
-joined in), each plate is decrypted once per export (by its blind index), lot-local times come from one
-UTC offset per quarter hour, and only cars still inside are charged here (a completed visit's fee was
-fixed when it was paired).
+A busy month is ~16,000 events and ~8,000 visits, and the Pi must stream it in about a second. Reading
+rows through the pure-Python driver costs per field, datetimes most: so the database writes each row's
+safe fields as text (lot-local times included: the zone's offsets over the range are handed to it as a
+CASE), one query streams the whole range, and Python only adds what needs a key: the plate (each
+decrypted once per export), ticket ids and the fee so far of a car still inside.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from services.api.billing import Billing, ticket_id
-from services.api.db import as_utc
+from services.api.db import as_utc, utc_naive
 from services.api.models import Event, Payment, SightingRow, VisitRow
-from services.api.pairing import status_at
 from services.api.store import EventFilter, EventStore, PlateQuery
 from services.api.times import to_local
 
-CHUNK = 5000  # rows per round trip: few trips, bounded memory
+CHUNK = 2000  # rows per partition of the stream (memory stays flat)
+DAY, MINUTE = timedelta(days=1), timedelta(minutes=1)
 
 EVENT_HEADER = (
     "event_id",
@@ -53,26 +55,67 @@ VISIT_HEADER = (
 )
 
 
-class LocalText:
-    """Stored (naive UTC) times as spreadsheets read them in the lot's zone: no offset, no fraction.
-    Zone offsets change only on quarter hours, so one conversion per quarter hour serves every row."""
+class shifted_text(FunctionElement):
+    """A naive datetime plus an offset in seconds, as 'YYYY-MM-DD HH:MM:SS' (seconds truncated)."""
 
-    def __init__(self, tz: tzinfo) -> None:
-        self._tz = tz
-        self._offsets: dict[tuple[int, int, int, int, int], timedelta] = {}
+    type = String()
+    inherit_cache = True
 
-    def __call__(self, t: datetime | None) -> str:
-        if t is None:
-            return ""
-        quarter = (t.year, t.month, t.day, t.hour, t.minute // 15)
-        offset = self._offsets.get(quarter)
-        if offset is None:
-            offset = self._offsets[quarter] = to_local(t, self._tz).utcoffset() or timedelta()
-        try:
-            local = t + offset
-        except OverflowError:  # within a day of year 1 or 9999: to_local's answer, UTC
-            local = to_local(t, self._tz).replace(tzinfo=None)
-        return local.isoformat(sep=" ", timespec="seconds")
+
+@compiles(shifted_text, "mysql")
+def _shifted_maria(element: shifted_text, compiler, **kw) -> str:  # noqa: ANN001
+    col, offset = (compiler.process(c, **kw) for c in element.clauses)
+    layout = compiler.process(literal("%Y-%m-%d %H:%i:%s"), **kw)  # bound: no % escaping in the SQL
+    return f"DATE_FORMAT(DATE_ADD({col}, INTERVAL {offset} SECOND), {layout})"
+
+
+@compiles(shifted_text, "sqlite")
+def _shifted_lite(element: shifted_text, compiler, **kw) -> str:  # noqa: ANN001
+    col, offset = (compiler.process(c, **kw) for c in element.clauses)
+    return f"strftime('%Y-%m-%d %H:%M:%S', {col}, ({offset}) || ' seconds')"
+
+
+def _offset_s(t: datetime, tz: tzinfo) -> int:
+    return int((to_local(t, tz).utcoffset() or timedelta()).total_seconds())
+
+
+def offsets(tz: tzinfo, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offsets over [lo, hi] (naive UTC): [(from, seconds)], the first from `lo`'s minute.
+    Looked at day by day, each change found to its minute (zones change on whole minutes; near year 1
+    and 9999, where to_local falls back to UTC, too)."""
+    t, end = lo.replace(second=0, microsecond=0), hi.replace(second=0, microsecond=0)
+    out = [(t, _offset_s(t, tz))]
+    while t < end:
+        nxt = t + DAY if end - t > DAY else end
+        if _offset_s(nxt, tz) != out[-1][1]:
+            a, b = t, nxt  # a has the old offset, b the new: halve to one minute apart
+            while b - a > MINUTE:
+                mid = a + (b - a) // MINUTE // 2 * MINUTE
+                a, b = (mid, b) if _offset_s(mid, tz) == out[-1][1] else (a, mid)
+            out.append((b, _offset_s(b, tz)))
+            nxt = b
+        t = nxt
+    return out
+
+
+def local_text(col: ColumnElement, segments: list[tuple[datetime, int]]) -> ColumnElement:
+    """`col` (naive UTC) as lot-local text for the CSV, '' when NULL."""
+    offset: ColumnElement = literal(segments[-1][1])
+    if len(segments) > 1:  # before each change, the offset that held until it
+        whens = [
+            (col < start, literal(prev))
+            for (start, _), (_, prev) in zip(segments[1:], segments[:-1], strict=True)
+        ]
+        offset = case(*whens, else_=offset)
+    return func.coalesce(shifted_text(col, offset), "")
+
+
+def joined(parts: Sequence[ColumnElement]) -> ColumnElement:
+    """`parts` as one comma-separated text (each already CSV-safe: ids, enums, numbers, cameras)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.concat(",").concat(part)
+    return out
 
 
 def hmm(seconds: float | None) -> str:
@@ -82,145 +125,147 @@ def hmm(seconds: float | None) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 
+async def _range(store: EventStore, column: ColumnElement, conds: list, lo, hi) -> tuple | None:  # noqa: ANN001
+    """[lo, hi] of the export, from the rows themselves where a bound is open; None when no row."""
+    if lo is not None and hi is not None:
+        return utc_naive(lo), utc_naive(hi)
+    async with store.sf() as s:
+        first, last = (await s.execute(select(func.min(column), func.max(column)).where(*conds))).one()
+    if first is None:
+        return None
+    return (utc_naive(lo) if lo is not None else first), (utc_naive(hi) if hi is not None else last)
+
+
 class Plates:
-    """Each plate of an export decrypted once, as chunks name new blind-index values."""
+    """Each plate of an export decrypted once: from the first row that names its blind-index value
+    (the row's own event, or its visit's first event), or from the corrections when a correction gave it."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, corrected: dict[str, str]) -> None:
         self._store = store
-        self._known: dict[str, str] = {}
+        self._known = dict(corrected)
 
-    async def text(self, s, keys: set[str]) -> dict[str, str]:  # noqa: ANN001 - an AsyncSession
-        missing = keys - self._known.keys()
-        if missing:
-            self._known.update(await self._store.plates(s, missing))
-        return self._known
+    def text(self, key: str, event_id: str, plate_ct: bytes) -> str:
+        plate = self._known.get(key)
+        if plate is None:
+            plate = self._known[key] = self._store.plate_from(event_id, plate_ct)
+        return plate
 
-
-async def _chunks(store: EventStore, stmt: Select, order: tuple, key_columns: int) -> AsyncIterator[list]:
-    """`stmt`'s rows newest first, CHUNK at a time, each row ending with its `key_columns` sort keys
-    (keyset paging: a constant cost per chunk however deep)."""
-    a, b = order
-    last = None
-    while True:
-        page = stmt if last is None else stmt.where((a < last[0]) | ((a == last[0]) & (b < last[1])))
+    @classmethod
+    async def of(cls, store: EventStore) -> Plates:
         async with store.sf() as s:
-            rows = (await s.execute(page.order_by(a.desc(), b.desc()).limit(CHUNK))).all()
-            if not rows:
-                return
-            yield s, rows
-        last = tuple(rows[-1][-key_columns:])
+            return cls(store, await store.corrected_plates(s))
 
 
-async def event_rows(store: EventStore, f: EventFilter) -> AsyncIterator[list]:
-    """Every matching event as a CSV row (EVENT_HEADER), newest first, plates as corrected."""
+async def _stream(store: EventStore, stmt) -> AsyncIterator[Sequence]:  # noqa: ANN001
+    async with store.sf() as s:
+        result = await s.stream(stmt)
+        async for part in result.partitions(CHUNK):
+            for row in part:
+                yield row
+
+
+async def event_lines(store: EventStore, f: EventFilter) -> AsyncIterator[str]:
+    """Every matching event as a CSV line (EVENT_HEADER), newest first, plates as corrected."""
     async with store.sf() as s:
         keys = await store.plate_keys(s, f.plate) if f.plate is not None else None
     if keys is not None and not keys:
         return
     x, e = SightingRow, Event
-    stmt = (
-        select(
-            e.event_id,
-            e.type,
-            x.plate_index,
-            e.confidence,
-            e.camera,
-            e.time,
-            e.first_seen,
-            e.last_seen,
-            e.vehicle_class,
-            e.read_count,
-            x.time,
-            x.event_pk,
-        )
-        .join(e, e.id == x.event_pk)
-        .where(*store.event_conditions(f, keys))
+    conds = store.event_conditions(f, keys)
+    span = await _range(store, x.time, conds, f.since, f.until)
+    if span is None:
+        return
+    zone = offsets(store.tz, *span)
+    tail = joined(
+        [e.camera, *(local_text(c, zone) for c in (e.time, e.first_seen, e.last_seen)), e.vehicle_class]
     )
-    local, plates = LocalText(store.tz), Plates(store)
-    async for s, rows in _chunks(store, stmt, (x.time, x.event_pk), 2):
-        text = await plates.text(s, {r[2] for r in rows})
-        for eid, kind, key, conf, camera, t, first, last, vclass, reads, _, _ in rows:
-            yield [
-                eid,
-                kind,
-                text[key],
-                f"{conf:.3f}",
-                camera,
-                local(t),
-                local(first),
-                local(last),
-                vclass,
-                reads,
-            ]
+    stmt = (
+        select(e.event_id, e.type, x.plate_index, e.plate_ct, e.confidence, tail, e.read_count)
+        .join(e, e.id == x.event_pk)
+        .where(*conds)
+        .order_by(x.time.desc(), x.event_pk.desc())
+    )
+    plates = await Plates.of(store)
+    async for eid, kind, key, ct, confidence, rest, reads in _stream(store, stmt):
+        yield f"{eid},{kind},{plates.text(key, eid, ct)},{confidence:.3f},{rest},{reads}\r\n"
 
 
-async def visit_rows(
+async def visit_lines(
     store: EventStore, billing: Billing, since: datetime, until: datetime, plate: PlateQuery | None
-) -> AsyncIterator[list]:
-    """Every visit of the range as a CSV row (VISIT_HEADER), newest first, billed."""
+) -> AsyncIterator[str]:
+    """Every visit of the range as a CSV line (VISIT_HEADER), newest first, billed."""
     async with store.sf() as s:
         keys = await store.plate_keys(s, plate) if plate is not None else None
     if keys is not None and not keys:
         return
     v, entry, exit_ = VisitRow, aliased(Event), aliased(Event)
+    paid_in, paid_out = aliased(Payment), aliased(Payment)
+    conds = store.visit_conditions(since, until, keys)
+    now = store.clock()
+    parked = and_(
+        v.exit_pk.is_(None),
+        v.open_until.is_(None),
+        v.entry_time <= utc_naive(now),
+        v.entry_time >= utc_naive(now - store.max_stay),
+    )
+    status = case(
+        (v.exit_pk.is_not(None), case((v.entry_pk.is_not(None), "completed"), else_="no_entry")),
+        (parked, "parked"),
+        else_="no_exit",
+    )
+    # A visit's key (ticket, payment) is its entry's event id, or its exit's when it has no entry.
+    key = func.coalesce(entry.event_id, exit_.event_id)
+    span = await _range(store, v.start_time, conds, since, until)
+    if span is None:
+        return
+    lo, hi = span
+    zone = offsets(store.tz, lo - store.max_stay, hi + store.max_stay)  # entries before, exits after
+    times = joined([local_text(v.entry_time, zone), local_text(v.exit_time, zone)])
+    where = joined(
+        [func.coalesce(c, "") for c in (entry.camera, exit_.camera, entry.event_id, exit_.event_id)]
+    )
     stmt = (
         select(
             v.plate_index,
-            v.entry_pk,
-            v.exit_pk,
-            v.entry_time,
-            v.exit_time,
-            v.open_until,
+            status,
+            times,
             v.duration_s,
+            where,
+            key,
+            func.coalesce(entry.plate_ct, exit_.plate_ct),
             v.fee_amount,
             v.fee_currency,
-            entry.event_id.label("entry_id"),
-            entry.camera.label("entry_camera"),
-            exit_.event_id.label("exit_id"),
-            exit_.camera.label("exit_camera"),
-            v.start_time,
-            v.id,
+            func.coalesce(paid_in.status, paid_out.status, "unpaid"),
+            case((parked, v.entry_time)),
         )
         .outerjoin(entry, entry.id == v.entry_pk)
         .outerjoin(exit_, exit_.id == v.exit_pk)
-        .where(*store.visit_conditions(since, until, keys))
+        .outerjoin(paid_in, paid_in.visit_key == entry.event_id)
+        .outerjoin(paid_out, and_(paid_out.visit_key == exit_.event_id, v.entry_pk.is_(None)))
+        .where(*conds)
+        .order_by(v.start_time.desc(), v.id.desc())
     )
-    local, plates, now = LocalText(store.tz), Plates(store), store.clock()
-    async for s, rows in _chunks(store, stmt, (v.start_time, v.id), 2):
-        text = await plates.text(s, {r.plate_index for r in rows})
-        ids = [r.entry_id or r.exit_id for r in rows]
-        paid = dict(
-            (
-                await s.execute(select(Payment.visit_key, Payment.status).where(Payment.visit_key.in_(ids)))
-            ).all()
-        )
-        status = [status_at(r, now, store.max_stay) for r in rows]
-        inside = [
-            (text[r.plate_index], r.entry_time) for r, st in zip(rows, status, strict=True) if st == "parked"
-        ]
-        so_far = iter(await billing.fees_so_far(inside, now))
-        for r, st, key in zip(rows, status, ids, strict=True):
-            stay = r.duration_s if st == "completed" else None
-            fee_cells = ["", "", ""]
-            if st == "parked":
-                stay = (now - as_utc(r.entry_time)).total_seconds()
-                charged = next(so_far)
-                if charged is not None:
-                    fee_cells = [str(charged.amount), charged.currency, "no"]
-            elif st == "completed" and r.fee_amount is not None:
-                fee_cells = [str(r.fee_amount), r.fee_currency, "yes"]
-            yield [
-                text[r.plate_index],
-                st,
-                local(r.entry_time),
-                local(r.exit_time),
-                "" if stay is None else f"{stay:.0f}",
-                hmm(stay),
-                r.entry_camera or "",
-                r.exit_camera or "",
-                r.entry_id or "",
-                r.exit_id or "",
-                ticket_id(key),
-                *fee_cells,
-                paid.get(key, "unpaid"),
-            ]
+    plates = await Plates.of(store)
+    async with store.sf() as s:  # the few cars inside, charged so far before the stream starts
+        inside = (
+            await s.execute(
+                select(v.plate_index, v.entry_time, entry.event_id, entry.plate_ct)
+                .join(entry, entry.id == v.entry_pk)
+                .where(*conds, parked)
+            )
+        ).all()
+    inside = [(k, entered, plates.text(k, eid, ct)) for k, entered, eid, ct in inside]
+    charged_so_far = await billing.fees_so_far([(plate, entered) for _, entered, plate in inside], now)
+    so_far = dict(zip([(k, entered) for k, entered, _ in inside], charged_so_far, strict=True))
+    rows = _stream(store, stmt)
+    async for plate_key, st, when, stay, where_, visit, ct, amount, currency, pay, entered in rows:
+        fee = f"{amount},{currency},yes" if st == "completed" and amount is not None else ",,"
+        if st == "parked":
+            stay = (now - as_utc(entered)).total_seconds()
+            charged = so_far.get((plate_key, entered))
+            fee = f"{charged.amount},{charged.currency},no" if charged is not None else ",,"
+        elif st != "completed":
+            stay = None
+        seconds = "" if stay is None else f"{stay:.0f}"
+        plate = plates.text(plate_key, visit, ct)
+        yield f"{plate},{st},{when},{seconds},{hmm(stay)},{where_},{ticket_id(visit)},{fee},{pay}\r\n"

@@ -158,6 +158,20 @@ class EventStore:
         assert c.plate_ct is not None
         return self.keys.cipher.open(CORRECTIONS, "plate", event_id, c.plate_ct).decode()
 
+    def plate_from(self, event_id: str, plate_ct: bytes) -> str:
+        """The plate an event was read as, from its row's columns."""
+        return self.keys.cipher.open(TABLE, "plate", event_id, plate_ct).decode()
+
+    async def corrected_plates(self, s: AsyncSession) -> dict[str, str]:
+        """Every plate a correction gave, by blind-index value (few: corrections are made by hand)."""
+        c = EventCorrection
+        rows = await s.execute(
+            select(c.plate_index, c, Event.event_id)
+            .join(Event, Event.id == c.event_pk)
+            .where(c.plate_index.is_not(None))
+        )
+        return {key: self.corrected_plate(fix, eid) for key, fix, eid in rows.all()}
+
     async def corrections_of(self, s: AsyncSession, pks: list[int]) -> dict[int, EventCorrection]:
         """Each event's current correction (its newest row), for those that have one."""
         if not pks:

@@ -151,7 +151,7 @@ def _visit_cells(v: dict) -> list[str]:
 async def test_exports_print_what_the_pages_show(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every cell of both exports equals the JSON pages' answer (plates as corrected, fees final and
     so far, payments, lot-local times), over chunk borders with equal times across them."""
-    monkeypatch.setattr(exports, "CHUNK", 3)  # several round trips for a handful of rows
+    monkeypatch.setattr(exports, "CHUNK", 3)  # several partitions for a handful of rows
     owner = await api.new_client()
     headers = await api.session(owner)
     tariff = {"currency": "USD", "standard": {"grace_minutes": 10, "period_price": 150}}
@@ -206,19 +206,24 @@ async def test_exports_print_what_the_pages_show(api: Api, monkeypatch: pytest.M
     assert "paid" in {v["billing"]["payment"]["status"] for v in visits["items"]}
 
 
-def test_sheet_times_follow_the_zone_through_its_changes() -> None:
-    """The export's per-quarter-hour offsets equal converting each time: DST in Chicago, a half-hour
-    zone whose change falls at half past a UTC hour (St John's), and the edges of the calendar."""
-    for zone, day in (("America/Chicago", datetime(2026, 3, 8)), ("America/St_Johns", datetime(2026, 11, 1))):
+def test_sheet_offsets_follow_the_zone_through_its_changes() -> None:
+    """The offsets the export hands the database equal converting each time: DST in Chicago, a
+    half-hour zone whose change falls at half past a UTC hour (St John's), the edges of the calendar."""
+    cases = [
+        ("America/Chicago", datetime(2026, 3, 7), datetime(2026, 11, 3)),
+        ("America/St_Johns", datetime(2026, 10, 30, 7, 13), datetime(2026, 11, 2)),
+        ("Pacific/Kiritimati", datetime(9999, 12, 30), datetime(9999, 12, 31, 23, 59)),  # UTC+14
+        ("America/Chicago", datetime(1, 1, 1), datetime(1, 1, 2)),
+    ]
+    for zone, lo, hi in cases:
         tz = ZoneInfo(zone)
-        text = exports.LocalText(tz)
-        for minute in range(0, 36 * 60, 7):
-            t = day + timedelta(minutes=minute, seconds=minute % 60, microseconds=999_999)
-            want = to_local(t, tz).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-            assert text(t) == want, (zone, t)
-    text = exports.LocalText(ZoneInfo("Pacific/Kiritimati"))  # UTC+14: past year 9999 falls back to UTC
-    assert text(datetime(9999, 12, 31, 23, 0)) == "9999-12-31 23:00:00"
-    assert exports.LocalText(ZoneInfo("America/Chicago"))(datetime(1, 1, 1, 3)) == "0001-01-01 03:00:00"
+        segments = exports.offsets(tz, lo, hi)
+        assert segments[0][0] <= lo and len(segments) < 8
+        t = lo
+        while t <= hi:
+            held = [off for start, off in segments if start <= t][-1]
+            assert t + timedelta(seconds=held) == to_local(t, tz).replace(tzinfo=None), (zone, t)
+            t += timedelta(minutes=7, seconds=13)
 
 
 async def _stored_rows(runtime: Runtime) -> tuple[list, list]:

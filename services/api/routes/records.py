@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
@@ -135,30 +133,24 @@ async def stats(
     return Response(stats.model_dump_json(), media_type="application/json")
 
 
-async def _csv(name: str, header: Sequence[str], rows: AsyncIterator[Sequence[object]]) -> StreamingResponse:
-    """Streamed in constant memory as the database pages rows in. The first row is read before the
+async def _csv(name: str, header: Sequence[str], lines: AsyncIterator[str]) -> StreamingResponse:
+    """Streamed in constant memory as the database streams rows. The first line is read before the
     answer starts, so a failure there (a row failing its integrity check) is still an HTTP error."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    first = await anext(rows, None)
-    if first is not None:
-        writer.writerow(first)
+    first = await anext(lines, "")
 
-    async def lines() -> AsyncIterator[str]:
-        yield buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-        async for row in rows:
-            writer.writerow(row)
-            if buf.tell() >= 64 * 1024:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
+    async def body() -> AsyncIterator[str]:
+        buf = [",".join(header) + "\r\n", first]
+        size = 0
+        async for line in lines:
+            buf.append(line)
+            size += len(line)
+            if size >= 64 * 1024:
+                yield "".join(buf)
+                buf, size = [], 0
+        yield "".join(buf)
 
     return StreamingResponse(
-        lines(),
+        body(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
@@ -184,7 +176,7 @@ async def _audited(runtime: Runtime, who: Principal, name: str, filters: dict) -
 async def export_events(runtime: RuntimeDep, who: CurrentClient, f: FilterDep) -> Response:
     """Every matching event (same filters as /events), no paging."""
     await _audited(runtime, who, "events.csv", asdict(f))
-    rows = exports.event_rows(runtime.store, f)
+    rows = exports.event_lines(runtime.store, f)
     return await _csv(_file_name("events", runtime, f.since, f.until), exports.EVENT_HEADER, rows)
 
 
@@ -203,5 +195,5 @@ async def export_visits(
     await _audited(
         runtime, who, "visits.csv", {"plate": asdict(query) if query else None, "since": lo, "until": hi}
     )
-    rows = exports.visit_rows(runtime.store, runtime.billing, lo, hi, query)
+    rows = exports.visit_lines(runtime.store, runtime.billing, lo, hi, query)
     return await _csv(_file_name("visits", runtime, lo, hi), exports.VISIT_HEADER, rows)
