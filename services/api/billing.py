@@ -300,15 +300,11 @@ class Billing:
                     sums[1] += paid or 0
                     sums[3] -= min(amount, paid or 0)
         names = ("charged", "paid", "waived", "unpaid")
-        columns: dict[str, list[int]] = {
-            name: [c[i] for c in per_hour.values()] for i, name in enumerate(names)
-        }
-        times = [max(as_utc(h), since) for h in per_hour]
         # Each UTC hour's sums land in the local bucket its start is in (stats.py: exact in whole-hour
         # zones); the range's first part-hour in the first bucket.
         buckets = [
             RevenueBucket(start=start, **totals)
-            for start, totals in stats_mod.sums(times, columns, since, until, interval, self.tz)
+            for start, totals in stats_mod.sums(per_hour, names, since, until, interval, self.tz)
         ]
         versions = await self._versions()
         currency = TariffRules.model_validate_json(versions[-1].rules).currency if versions else None
@@ -317,5 +313,5 @@ class Billing:
             timezone=str(self.tz),
             currency=currency,
             buckets=buckets,
-            **{k: sum(values) for k, values in columns.items()},
+            **{k: sum(c[i] for c in per_hour.values()) for i, k in enumerate(names)},
         )

@@ -173,6 +173,20 @@ class PlateLists:
         return {m.kind for m in await self.matches(session, plate)}
 
     async def memberships_of(self, plates: list[str]) -> dict[str, frozenset[str]]:
-        """Each plate's lists in one session: the fee engine's lookup (staff free, member rate)."""
-        async with self._sf() as session:
-            return {p: frozenset(await self.memberships(session, p)) for p in plates}
+        """Each plate's lists now, one misread allowed (as `memberships`), for many plates in one query:
+        the fee engine's lookup (staff free, member rate) for a page of cars inside."""
+        if not plates:
+            return {}
+        wanted = {p: normalize(p) for p in plates}
+        index = self._keys.index
+        digests = set().union(*(index.near(w) for w in wanted.values()))
+        near = select(PlateListNearIndex.entry_pk).where(PlateListNearIndex.digest.in_(digests))
+        exact = PlateListEntry.plate_index.in_({index.exact(w) for w in wanted.values()})
+        async with self._sf() as s:
+            rows = await s.scalars(
+                select(PlateListEntry).where(or_(PlateListEntry.id.in_(near), exact), self._active())
+            )
+            listed = [(r.kind, self._open("plate", r)) for r in rows]
+        return {
+            p: frozenset(kind for kind, plate in listed if same_plate(w, plate)) for p, w in wanted.items()
+        }

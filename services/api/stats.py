@@ -8,7 +8,7 @@ counts land in the local hour it began in.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -38,6 +38,25 @@ def _starts(since: datetime, until: datetime, interval: Interval, tz: tzinfo) ->
         day += timedelta(days=1)
 
 
+def _bucketing(
+    since: datetime, until: datetime, interval: Interval, tz: tzinfo
+) -> tuple[list[datetime], Callable[[datetime], int]]:
+    """The buckets' starts, and the index of the bucket a naive UTC hour of [since, until) counts in
+    (an hour that began before the first local bucket, in half-hour zones, counts in the first)."""
+    starts = list(_starts(since, until, interval, tz))
+    if not starts:
+        return starts, lambda _hour: 0
+    first = starts[0].astimezone(timezone.utc).replace(tzinfo=None)
+    bounds = [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]  # naive: fast compares
+    last = len(starts) - 1
+
+    def index(hour: datetime) -> int:
+        i = (hour - first) // HOUR if interval == "hour" else bisect_right(bounds, hour) - 1
+        return min(max(i, 0), last)
+
+    return starts, index
+
+
 def buckets(
     per_hour: dict[datetime, list[float]],
     since: datetime,
@@ -47,16 +66,10 @@ def buckets(
 ) -> list[StatsBucket]:
     """`per_hour`: naive UTC hour -> [entries, exits, visits ended, their total stay, …], already limited
     to [since, until). Every bucket in the range is returned, empty ones with zero counts."""
-    starts = list(_starts(since, until, interval, tz))
-    if not starts:
-        return []
+    starts, index = _bucketing(since, until, interval, tz)
     sums = [[0, 0, 0, 0.0] for _ in starts]
-    first = starts[0].astimezone(timezone.utc).replace(tzinfo=None)
-    bounds = [] if interval == "hour" else [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]
     for hour, counts in per_hour.items():
-        # An hour that began before the first local bucket (half-hour zones) counts in the first.
-        i = (hour - first) // HOUR if interval == "hour" else bisect_right(bounds, hour) - 1
-        total = sums[min(max(i, 0), len(sums) - 1)]
+        total = sums[index(hour)]
         for k, v in enumerate(counts[:4]):
             total[k] += v
     # Validated in one call (in Rust): a year by hour is 8,784 buckets.
@@ -74,20 +87,19 @@ def buckets(
 
 
 def sums(
-    times: list[datetime],
-    columns: dict[str, list[int]],
+    per_hour: dict[datetime, list[int]],
+    names: tuple[str, ...],
     since: datetime,
     until: datetime,
     interval: Interval,
     tz: tzinfo,
 ) -> list[tuple[datetime, dict[str, int]]]:
-    """Integer `columns` (one value per time in [since, until)) summed per local hour or day; every
-    bucket of the range is returned, empty ones as 0."""
-    starts = list(_starts(since, until, interval, tz))
-    totals = [dict.fromkeys(columns, 0) for _ in starts]
-    for i, t in enumerate(times):
-        b = bisect_right(starts, t) - 1
-        if 0 <= b < len(totals):
-            for name, values in columns.items():
-                totals[b][name] += values[i]
-    return list(zip(starts, totals, strict=True))
+    """`per_hour`: naive UTC hour -> integers named `names`, for the hours of [since, until); summed per
+    local hour or day. Every bucket of the range is returned, empty ones as 0."""
+    starts, index = _bucketing(since, until, interval, tz)
+    totals = [[0] * len(names) for _ in starts]
+    for hour, values in per_hour.items():
+        total = totals[index(hour)]
+        for k, v in enumerate(values):
+            total[k] += v
+    return [(start, dict(zip(names, t, strict=True))) for start, t in zip(starts, totals, strict=True)]

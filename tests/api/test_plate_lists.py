@@ -57,6 +57,11 @@ async def test_lists_crud_tolerant_lookup_and_expiry(api: Api) -> None:
         assert await api.runtime.lists.memberships(s, "A8C1234") == {"member"}  # B/8 confusable
         assert await api.runtime.lists.memberships(s, "XYZ9B76") == {"staff"}
         assert await api.runtime.lists.memberships(s, "QQQ0000") == set()
+    many = ["A8C1234", "XYZ9B76", "QQQ0000", "ABC1234"]  # one query for a page of cars inside
+    async with api.runtime.sf() as s:
+        one_by_one = {p: frozenset(await api.runtime.lists.memberships(s, p)) for p in many}
+    assert await api.runtime.lists.memberships_of(many) == one_by_one
+    assert one_by_one["XYZ9B76"] == {"staff"} and one_by_one["QQQ0000"] == frozenset()
 
     patched = await api.http.patch(
         f"/api/v1/lists/{entry['id']}", json={"note": "moved away", "expires_at": None}, headers=headers
@@ -66,6 +71,7 @@ async def test_lists_crud_tolerant_lookup_and_expiry(api: Api) -> None:
     headers = await api.session(owner)
     async with api.runtime.sf() as s:
         assert await api.runtime.lists.memberships(s, "XYZ9876") == set()
+    assert (await api.runtime.lists.memberships_of(["XYZ9876", "ABC1234"]))["XYZ9876"] == frozenset()
     listed = (await api.http.get("/api/v1/lists", params={"kind": "staff"}, headers=headers)).json()["items"]
     assert [e["active"] for e in listed] == [False]
 
