@@ -10,7 +10,7 @@ decrypted once per export), ticket ids and the fee so far of a car still inside.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, String, and_, case, func, literal, select
 from sqlalchemy.ext.compiler import compiles
@@ -21,10 +21,9 @@ from services.api.billing import Billing, ticket_id
 from services.api.db import as_utc, utc_naive
 from services.api.models import Event, Payment, SightingRow, VisitRow
 from services.api.store import EventFilter, EventStore, PlateQuery
-from services.api.times import to_local
+from services.api.times import utc_offsets
 
 CHUNK = 2000  # rows per partition of the stream (memory stays flat)
-DAY, MINUTE = timedelta(days=1), timedelta(minutes=1)
 
 EVENT_HEADER = (
     "event_id",
@@ -73,29 +72,6 @@ def _shifted_maria(element: shifted_text, compiler, **kw) -> str:  # noqa: ANN00
 def _shifted_lite(element: shifted_text, compiler, **kw) -> str:  # noqa: ANN001
     col, offset = (compiler.process(c, **kw) for c in element.clauses)
     return f"strftime('%Y-%m-%d %H:%M:%S', {col}, ({offset}) || ' seconds')"
-
-
-def _offset_s(t: datetime, tz: tzinfo) -> int:
-    return int((to_local(t, tz).utcoffset() or timedelta()).total_seconds())
-
-
-def offsets(tz: tzinfo, lo: datetime, hi: datetime) -> list[tuple[datetime, int]]:
-    """The zone's UTC offsets over [lo, hi] (naive UTC): [(from, seconds)], the first from `lo`'s minute.
-    Looked at day by day, each change found to its minute (zones change on whole minutes; near year 1
-    and 9999, where to_local falls back to UTC, too)."""
-    t, end = lo.replace(second=0, microsecond=0), hi.replace(second=0, microsecond=0)
-    out = [(t, _offset_s(t, tz))]
-    while t < end:
-        nxt = t + DAY if end - t > DAY else end
-        if _offset_s(nxt, tz) != out[-1][1]:
-            a, b = t, nxt  # a has the old offset, b the new: halve to one minute apart
-            while b - a > MINUTE:
-                mid = a + (b - a) // MINUTE // 2 * MINUTE
-                a, b = (mid, b) if _offset_s(mid, tz) == out[-1][1] else (a, mid)
-            out.append((b, _offset_s(b, tz)))
-            nxt = b
-        t = nxt
-    return out
 
 
 def local_text(col: ColumnElement, segments: list[tuple[datetime, int]]) -> ColumnElement:
@@ -175,7 +151,7 @@ async def event_lines(store: EventStore, f: EventFilter) -> AsyncIterator[str]:
     span = await _range(store, x.time, conds, f.since, f.until)
     if span is None:
         return
-    zone = offsets(store.tz, *span)
+    zone = utc_offsets(store.tz, *span)
     tail = joined(
         [e.camera, *(local_text(c, zone) for c in (e.time, e.first_seen, e.last_seen)), e.vehicle_class]
     )
@@ -219,7 +195,7 @@ async def visit_lines(
     if span is None:
         return
     lo, hi = span
-    zone = offsets(store.tz, lo - store.max_stay, hi + store.max_stay)  # entries before, exits after
+    zone = utc_offsets(store.tz, lo - store.max_stay, hi + store.max_stay)  # entries before, exits after
     times = joined([local_text(v.entry_time, zone), local_text(v.exit_time, zone)])
     where = joined(
         [func.coalesce(c, "") for c in (entry.camera, exit_.camera, entry.event_id, exit_.event_id)]

@@ -268,12 +268,21 @@ async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
     out = new_deltas()
     if not count:
         return out
-    items = packed.split(",")
-    if len(items) == count:
-        for item in items:
-            hours, entries, exits, ended, stay, charged = item.split(" ")
-            counts = [int(entries), int(exits), int(ended), float(stay), int(charged)]
-            out[first + timedelta(hours=int(hours))] = counts
+    n = 1 + len(STAT_COLUMNS)
+    cells = packed.replace(",", " ").split(" ")
+    if len(cells) == n * count:  # whole: parsed column by column (C loops, not a split per row)
+        hours, entries, exits, ended, stay, charged = (cells[i::n] for i in range(n))
+        step = timedelta(hours=1)
+        columns = zip(
+            map(int, entries),
+            map(int, exits),
+            map(int, ended),
+            map(float, stay),
+            map(int, charged),
+            strict=True,
+        )
+        for h, counts in zip(map(int, hours), columns, strict=True):
+            out[first + h * step] = list(counts)
         return out
     rows = await s.execute(select(h.hour, *(getattr(h, c) for c in STAT_COLUMNS)).where(*in_range))
     for hour, *counts in rows.all():

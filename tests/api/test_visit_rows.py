@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,11 +14,12 @@ from sqlalchemy import delete, inspect, select
 
 from anpr.messages import EventType
 from services.api import exports, pairing
+from services.api import stats as stats_mod
 from services.api.db import migrate
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
 from services.api.runtime import Runtime
 from services.api.store import EventFilter, EventStore
-from services.api.times import to_local
+from services.api.times import to_local, utc_offsets
 from tests.api import records_oracle as oracle
 from tests.api.conftest import Api, Clock, event
 
@@ -217,7 +218,7 @@ def test_sheet_offsets_follow_the_zone_through_its_changes() -> None:
     ]
     for zone, lo, hi in cases:
         tz = ZoneInfo(zone)
-        segments = exports.offsets(tz, lo, hi)
+        segments = utc_offsets(tz, lo, hi)
         assert segments[0][0] <= lo and len(segments) < 8
         t = lo
         while t <= hi:
@@ -303,3 +304,18 @@ async def test_event_totals_from_the_rollups_equal_counting_the_rows(runtime: Ru
             ]
             _, total = await store.search(f, limit=1, offset=0)
             assert total == len(want), (since, until, kind)
+
+
+def test_hourly_buckets_start_where_converting_each_hour_would() -> None:
+    """A year's hour buckets come from the zone's few offsets: equal to converting every hour."""
+    for zone in ("America/Chicago", "America/St_Johns", "Asia/Kolkata"):
+        tz = ZoneInfo(zone)
+        since = datetime(2026, 1, 1, 5, 17, tzinfo=timezone.utc)
+        until = datetime(2026, 12, 31, 23, 0, tzinfo=timezone.utc)
+        hour = since.replace(minute=0)
+        want = []
+        while hour < until:
+            want.append(hour.astimezone(tz))
+            hour += timedelta(hours=1)
+        got = list(stats_mod._starts(since, until, "hour", tz))
+        assert [(g.isoformat(), g.utcoffset()) for g in got] == [(w.isoformat(), w.utcoffset()) for w in want]
