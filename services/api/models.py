@@ -362,7 +362,7 @@ class VisitRow(Base):
     __table_args__ = (
         Index("ix_visits_start_time", "start_time", "id"),
         Index("ix_visits_start_time_stay", "start_time", "duration_s"),  # a range's totals, index only
-        Index("ix_visits_plate_index_start_time", "plate_index", "start_time"),
+        Index("ix_visits_plate_index_start_time_stay", "plate_index", "start_time", "duration_s"),
         Index("ix_visits_entry_time", "entry_time"),
         Index("ix_visits_open_until_entry_time", "open_until", "entry_time"),  # who is inside
         Index("ix_visits_exit_time", "exit_time"),  # statistics' part-hours count stays by exit
