@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -152,18 +152,19 @@ async def event_lines(store: EventStore, f: EventFilter) -> AsyncIterator[str]:
     if span is None:
         return
     zone = utc_offsets(store.tz, *span)
-    tail = joined(
-        [e.camera, *(local_text(c, zone) for c in (e.time, e.first_seen, e.last_seen)), e.vehicle_class]
-    )
+    head = joined([e.event_id, e.type])
+    times = (local_text(c, zone) for c in (e.time, e.first_seen, e.last_seen))
+    tail = joined([e.camera, *times, e.vehicle_class, cast(e.read_count, String)])
     stmt = (
-        select(e.event_id, e.type, x.plate_index, e.plate_ct, e.confidence, tail, e.read_count)
+        select(head, x.plate_index, e.plate_ct, e.confidence, tail)
         .join(e, e.id == x.event_pk)
         .where(*conds)
         .order_by(x.time.desc(), x.event_pk.desc())
     )
     plates = await Plates.of(store)
-    async for eid, kind, key, ct, confidence, rest, reads in _stream(store, stmt):
-        yield f"{eid},{kind},{plates.text(key, eid, ct)},{confidence:.3f},{rest},{reads}\r\n"
+    async for ids, key, ct, confidence, rest in _stream(store, stmt):
+        plate = plates.text(key, ids[:36], ct)  # ids: the event's id (a 36-character UUID), its type
+        yield f"{ids},{plate},{confidence:.3f},{rest}\r\n"
 
 
 async def visit_lines(
@@ -189,29 +190,26 @@ async def visit_lines(
         (parked, "parked"),
         else_="no_exit",
     )
-    # A visit's key (ticket, payment) is its entry's event id, or its exit's when it has no entry.
-    key = func.coalesce(entry.event_id, exit_.event_id)
     span = await _range(store, v.start_time, conds, since, until)
     if span is None:
         return
     lo, hi = span
     zone = utc_offsets(store.tz, lo - store.max_stay, hi + store.max_stay)  # entries before, exits after
-    times = joined([local_text(v.entry_time, zone), local_text(v.exit_time, zone)])
+    head = joined([status, local_text(v.entry_time, zone), local_text(v.exit_time, zone)])
     where = joined(
         [func.coalesce(c, "") for c in (entry.camera, exit_.camera, entry.event_id, exit_.event_id)]
     )
+    completed = and_(v.entry_pk.is_not(None), v.exit_pk.is_not(None), v.fee_amount.is_not(None))
+    fee = case((completed, joined([cast(v.fee_amount, String), v.fee_currency, literal("yes")])), else_=",,")
+    tail = joined([fee, func.coalesce(paid_in.status, paid_out.status, "unpaid")])
     stmt = (
         select(
             v.plate_index,
-            status,
-            times,
+            func.coalesce(entry.plate_ct, exit_.plate_ct),
+            head,
             v.duration_s,
             where,
-            key,
-            func.coalesce(entry.plate_ct, exit_.plate_ct),
-            v.fee_amount,
-            v.fee_currency,
-            func.coalesce(paid_in.status, paid_out.status, "unpaid"),
+            tail,
             case((parked, v.entry_time)),
         )
         .outerjoin(entry, entry.id == v.entry_pk)
@@ -233,15 +231,17 @@ async def visit_lines(
     inside = [(k, entered, plates.text(k, eid, ct)) for k, entered, eid, ct in inside]
     charged_so_far = await billing.fees_so_far([(plate, entered) for _, entered, plate in inside], now)
     so_far = dict(zip([(k, entered) for k, entered, _ in inside], charged_so_far, strict=True))
-    rows = _stream(store, stmt)
-    async for plate_key, st, when, stay, where_, visit, ct, amount, currency, pay, entered in rows:
-        fee = f"{amount},{currency},yes" if st == "completed" and amount is not None else ",,"
+    async for plate_key, ct, first, stay, where_, last, entered in _stream(store, stmt):
+        st = first[: first.index(",")]
+        _, _, entry_id, exit_id = where_.split(",")
+        visit = entry_id or exit_id  # its key: the entry's event id, or the exit's without entry
         if st == "parked":
             stay = (now - as_utc(entered)).total_seconds()
             charged = so_far.get((plate_key, entered))
-            fee = f"{charged.amount},{charged.currency},no" if charged is not None else ",,"
+            if charged is not None:
+                last = f"{charged.amount},{charged.currency},no,{last.rsplit(',', 1)[1]}"
         elif st != "completed":
             stay = None
         seconds = "" if stay is None else f"{stay:.0f}"
         plate = plates.text(plate_key, visit, ct)
-        yield f"{plate},{st},{when},{seconds},{hmm(stay)},{where_},{ticket_id(visit)},{fee},{pay}\r\n"
+        yield f"{plate},{first},{seconds},{hmm(stay)},{where_},{ticket_id(visit)},{last}\r\n"
