@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import uuid
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -278,33 +277,33 @@ class Billing:
             .join(v, v.entry_pk == Event.id)
             .where(*ended, Payment.status.in_(("paid", "waived")))
         )
-        per_hour: dict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        sums = stats_mod.Hours(first, 4)  # charged, paid, waived, unpaid
         async with self._sf() as s:
             if first < last:
-                for h, counts in (await pairing.rolled_up(s, first, last)).items():
-                    per_hour[h] = [counts[4], 0, 0, counts[4]]
+                rolled = await pairing.rolled_up(s, first, last)
+                charged = rolled.columns[pairing.STAT_COLUMNS.index("charged")]
+                sums.hours, sums.columns = (
+                    rolled.hours,
+                    [charged, [0] * len(charged), [0] * len(charged), list(charged)],
+                )
             for lo, hi in edges:
                 part = select(v.exit_time, v.fee_amount).where(
                     v.exit_time >= lo, v.exit_time < hi, v.fee_amount.is_not(None)
                 )
                 for exit_time, amount in await s.execute(part):
-                    sums = per_hour[hour_of(exit_time)]
-                    sums[0] += amount
-                    sums[3] += amount
+                    sums.add(hour_of(exit_time), (amount, 0, 0, amount))
             for exit_time, amount, status, paid in await s.execute(settled_stmt):
-                sums = per_hour[hour_of(exit_time)]  # [charged, paid, waived, unpaid]
                 if status == "waived":
-                    sums[2] += amount
-                    sums[3] -= amount
+                    sums.add(hour_of(exit_time), (0, 0, amount, -amount))
                 else:  # paid while inside and stayed on: what the longer stay added is still owed
-                    sums[1] += paid or 0
-                    sums[3] -= min(amount, paid or 0)
+                    sums.add(hour_of(exit_time), (0, paid or 0, 0, -min(amount, paid or 0)))
         names = ("charged", "paid", "waived", "unpaid")
         # Each UTC hour's sums land in the local bucket its start is in (stats.py: exact in whole-hour
         # zones); the range's first part-hour in the first bucket.
+        starts, per_bucket = stats_mod.summed(sums, since, until, interval, self.tz)
         buckets = [
-            RevenueBucket(start=start, **totals)
-            for start, totals in stats_mod.sums(per_hour, names, since, until, interval, self.tz)
+            RevenueBucket(start=start, **dict(zip(names, values, strict=True)))
+            for start, *values in zip(starts, *per_bucket, strict=True)
         ]
         versions = await self._versions()
         currency = TariffRules.model_validate_json(versions[-1].rules).currency if versions else None
@@ -313,5 +312,5 @@ class Billing:
             timezone=str(self.tz),
             currency=currency,
             buckets=buckets,
-            **{k: sum(c[i] for c in per_hour.values()) for i, k in enumerate(names)},
+            **dict(zip(names, sums.totals(), strict=True)),
         )

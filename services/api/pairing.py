@@ -21,6 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from services.api.db import as_utc, utc_naive
 from services.api.models import Event, HourlyStats, SightingRow, VisitRow
+from services.api.stats import Hours
 from services.api.stored_fees import Charger, listed_of, lists_stmt, versions_stmt
 from services.api.visits import PairedRow, Sighting, plate_sequences, visit_rows
 
@@ -256,37 +257,28 @@ def _hours_after_lite(element: hours_after, compiler, **kw) -> str:  # noqa: ANN
     return f"(CAST(strftime('%s', {hi}) AS INTEGER) - CAST(strftime('%s', {lo}) AS INTEGER)) / 3600"
 
 
-async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Deltas:
-    """The roll-ups of the hours in [first, last). A year is 8,784 rows: read as one packed string
-    (one row through the driver instead of 8,784, each parsed in Python), and row by row only if the
-    database cut the string short (its group_concat_max_len)."""
+async def rolled_up(s: AsyncSession, first: datetime, last: datetime) -> Hours:
+    """The roll-ups of the hours in [first, last), as columns (STAT_COLUMNS). A year is 8,784 rows:
+    read as one packed string (one row through the driver instead of 8,784, each parsed in Python), and
+    row by row only if the database cut the string short (its group_concat_max_len)."""
     h = HourlyStats
     columns = [hours_after(first, h.hour), *(getattr(h, c) for c in STAT_COLUMNS)]
     row = reduce(lambda a, b: a.concat(" ").concat(b), (cast(c, String) for c in columns))
     in_range = (h.hour >= first, h.hour < last)
     count, packed = (await s.execute(select(func.count(), func.group_concat(row)).where(*in_range))).one()
-    out = new_deltas()
+    out = Hours(first, len(STAT_COLUMNS))
     if not count:
         return out
     n = 1 + len(STAT_COLUMNS)
     cells = packed.replace(",", " ").split(" ")
     if len(cells) == n * count:  # whole: parsed column by column (C loops, not a split per row)
-        hours, entries, exits, ended, stay, charged = (cells[i::n] for i in range(n))
-        step = timedelta(hours=1)
-        columns = zip(
-            map(int, entries),
-            map(int, exits),
-            map(int, ended),
-            map(float, stay),
-            map(int, charged),
-            strict=True,
-        )
-        for h, counts in zip(map(int, hours), columns, strict=True):
-            out[first + h * step] = list(counts)
+        out.hours = list(map(int, cells[0::n]))
+        kinds = (int, int, int, float, int)
+        out.columns = [list(map(kind, cells[i + 1 :: n])) for i, kind in enumerate(kinds)]
         return out
     rows = await s.execute(select(h.hour, *(getattr(h, c) for c in STAT_COLUMNS)).where(*in_range))
     for hour, *counts in rows.all():
-        out[hour] = counts
+        out.add(hour, counts)
     return out
 
 

@@ -8,7 +8,7 @@ counts land in the local hour it began in.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from services.api.times import utc_offsets
 
 Interval = Literal["hour", "day"]
 _BUCKETS = TypeAdapter(list[StatsBucket])
-HOUR = timedelta(hours=1)
+HOUR, MINUTE = timedelta(hours=1), timedelta(minutes=1)
 
 
 def _starts(since: datetime, until: datetime, interval: Interval, tz: tzinfo) -> Iterator[datetime]:
@@ -47,67 +47,61 @@ def _starts(since: datetime, until: datetime, interval: Interval, tz: tzinfo) ->
         day += timedelta(days=1)
 
 
-def _bucketing(
-    since: datetime, until: datetime, interval: Interval, tz: tzinfo
-) -> tuple[list[datetime], Callable[[datetime], int]]:
-    """The buckets' starts, and the index of the bucket a naive UTC hour of [since, until) counts in
-    (an hour that began before the first local bucket, in half-hour zones, counts in the first)."""
+class Hours:
+    """Numbers per UTC hour, as columns: entry i is the hour `first + hours[i]` hours, `columns[k][i]` its
+    k-th number (an hour may appear more than once: its entries add up). A year is 8,784 hours, read and
+    summed without an object per hour."""
+
+    def __init__(self, first: datetime, width: int) -> None:
+        self.first = first  # naive UTC
+        self.hours: list[int] = []
+        self.columns: list[list[float]] = [[] for _ in range(width)]
+
+    def add(self, hour: datetime, numbers: Sequence[float]) -> None:
+        self.hours.append((hour - self.first) // HOUR)
+        for column, value in zip(self.columns, numbers, strict=False):
+            column.append(value)
+
+    def totals(self) -> list[float]:
+        return [sum(column) for column in self.columns]
+
+
+def summed(
+    hours: Hours, since: datetime, until: datetime, interval: Interval, tz: tzinfo
+) -> tuple[list[datetime], list[list[float]]]:
+    """The local buckets of [since, until) (aware starts) and, per column of `hours`, its sum in each.
+    An hour counts in the bucket its start is in; one that began before the first (the range's first
+    part-hour, or in a half-hour zone) counts in the first."""
     starts = list(_starts(since, until, interval, tz))
     if not starts:
-        return starts, lambda _hour: 0
-    first = starts[0].astimezone(timezone.utc).replace(tzinfo=None)
+        return [], [[] for _ in hours.columns]
     last = len(starts) - 1
+    origin = starts[0].astimezone(timezone.utc).replace(tzinfo=None)
     if interval == "hour":
-        return starts, lambda hour: min(max((hour - first) // HOUR, 0), last)
-    bounds = [s.astimezone(timezone.utc).replace(tzinfo=None) for s in starts]  # naive: fast compares
-    return starts, lambda hour: min(max(bisect_right(bounds, hour) - 1, 0), last)
+        shift = (hours.first - origin) // HOUR
+        index = [min(max(h + shift, 0), last) for h in hours.hours]
+    else:  # in minutes from `first`: a local midnight may fall on a half hour
+        bounds = [(s.astimezone(timezone.utc).replace(tzinfo=None) - hours.first) // MINUTE for s in starts]
+        index = [min(max(bisect_right(bounds, h * 60) - 1, 0), last) for h in hours.hours]
+    sums = []
+    for column in hours.columns:
+        total = [0] * len(starts)
+        for i, value in zip(index, column, strict=True):
+            total[i] += value
+        sums.append(total)
+    return starts, sums
 
 
 def buckets(
-    per_hour: dict[datetime, list[float]],
-    since: datetime,
-    until: datetime,
-    interval: Interval,
-    tz: tzinfo,
+    hours: Hours, since: datetime, until: datetime, interval: Interval, tz: tzinfo
 ) -> list[StatsBucket]:
-    """`per_hour`: naive UTC hour -> [entries, exits, visits ended, their total stay, …], already limited
-    to [since, until). Every bucket in the range is returned, empty ones with zero counts."""
-    starts, index = _bucketing(since, until, interval, tz)
-    sums = [[0, 0, 0, 0.0] for _ in starts]
-    for hour, counts in per_hour.items():
-        total = sums[index(hour)]
-        total[0] += counts[0]
-        total[1] += counts[1]
-        total[2] += counts[2]
-        total[3] += counts[3]
+    """`hours`: [entries, exits, visits ended, their total stay, …] of the hours of [since, until). Every
+    bucket in the range is returned, empty ones with zero counts."""
+    starts, (entries, exits, ended, stay, *_) = summed(hours, since, until, interval, tz)
     # Validated in one call (in Rust): a year by hour is 8,784 buckets.
     return _BUCKETS.validate_python(
         [
-            {
-                "start": start,
-                "entries": entries,
-                "exits": exits,
-                "avg_stay_s": round(stay / ended, 1) if ended else None,
-            }
-            for start, (entries, exits, ended, stay) in zip(starts, sums, strict=True)
+            {"start": start, "entries": e, "exits": x, "avg_stay_s": round(t / n, 1) if n else None}
+            for start, e, x, n, t in zip(starts, entries, exits, ended, stay, strict=True)
         ]
     )
-
-
-def sums(
-    per_hour: dict[datetime, list[int]],
-    names: tuple[str, ...],
-    since: datetime,
-    until: datetime,
-    interval: Interval,
-    tz: tzinfo,
-) -> list[tuple[datetime, dict[str, int]]]:
-    """`per_hour`: naive UTC hour -> integers named `names`, for the hours of [since, until); summed per
-    local hour or day. Every bucket of the range is returned, empty ones as 0."""
-    starts, index = _bucketing(since, until, interval, tz)
-    totals = [[0] * len(names) for _ in starts]
-    for hour, values in per_hour.items():
-        total = totals[index(hour)]
-        for k, v in enumerate(values):
-            total[k] += v
-    return [(start, dict(zip(names, t, strict=True))) for start, t in zip(starts, totals, strict=True)]

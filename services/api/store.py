@@ -476,15 +476,18 @@ class EventStore:
         first, last = pairing.whole_hours(since, until)
         async with self.sf() as s:
             if first < last:
-                per_hour = await pairing.rolled_up(s, first, last)
+                hours = await pairing.rolled_up(s, first, last)
                 edges = [(utc_naive(since), first), (last, utc_naive(until))]
             else:
-                per_hour = pairing.new_deltas()
+                hours = stats_mod.Hours(first, len(pairing.STAT_COLUMNS))
                 edges = [(utc_naive(since), utc_naive(until))]
+            parts = pairing.new_deltas()
             for lo, hi in edges:
                 if lo < hi:
-                    await self._count_rows(s, lo, hi, per_hour)
-        buckets = stats_mod.buckets(per_hour, since, until, interval, self.tz)
+                    await self._count_rows(s, lo, hi, parts)
+        for hour, counts in parts.items():
+            hours.add(hour, counts)
+        buckets = stats_mod.buckets(hours, since, until, interval, self.tz)
         return Stats.model_construct(interval=interval, timezone=str(self.tz), buckets=buckets)
 
     async def _count_rows(
