@@ -152,7 +152,7 @@ def _visit_cells(v: dict) -> list[str]:
 async def test_exports_print_what_the_pages_show(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every cell of both exports equals the JSON pages' answer (plates as corrected, fees final and
     so far, payments, lot-local times), over chunk borders with equal times across them."""
-    monkeypatch.setattr(exports, "CHUNK", 3)  # several partitions for a handful of rows
+    monkeypatch.setattr(exports, "CHUNK", 3)  # several pages for a handful of rows
     owner = await api.new_client()
     headers = await api.session(owner)
     tariff = {"currency": "USD", "standard": {"grace_minutes": 10, "period_price": 150}}
