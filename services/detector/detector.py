@@ -13,6 +13,7 @@ from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessa
 from services.detector.budget import ReadBudget
 from services.detector.gate import MotionGate, RegionMask
 from services.detector.images import clip_box, padded
+from services.detector.pace import DetectPace
 from services.detector.settings import DetectorSettings
 from services.detector.yolo import ModelUnavailable, load_tracker_class, load_yolo
 
@@ -29,6 +30,7 @@ class VehicleDetector:
 
     With the motion gate on, a frame where nothing moved gets no detection and no vehicles; the
     tracker is not updated either, so its tracks wait for the next frame it sees instead of ageing.
+    With `detect_every_s`, frames closer than that to the last detection get none either (pace.py).
     With a region of interest, only the region's bounding box is detected. A tracked vehicle is
     published only on the frames it is to be read on (budget.py)."""
 
@@ -54,6 +56,7 @@ class VehicleDetector:
             else None
         )
         self._budget = ReadBudget(settings.read_every_s, settings.read_growth)
+        self._pace = DetectPace(settings.detect_every_s)
 
     def process(self, frame: FrameMessage) -> VehiclesMessage:
         """Always one message per frame: downstream stages use it as their clock."""
@@ -62,11 +65,12 @@ class VehicleDetector:
         width, height = frame.width, frame.height
         if image is not None:
             height, width = image.shape[:2]
-            if self._gate is None or self._gate.admits(frame.camera, image, frame.captured_at):
+            if self._looks(frame.camera, image, frame.captured_at):
                 vehicles = tuple(self._track(frame.camera, image, frame.captured_at))
         if frame.end_of_stream:
             self._trackers.pop(frame.camera, None)  # the next stream is other footage: fresh track ids
             self._budget.forget(frame.camera)
+            self._pace.forget(frame.camera)
             if self._gate is not None:
                 self._gate.forget(frame.camera)
         return VehiclesMessage(
@@ -78,6 +82,15 @@ class VehicleDetector:
             vehicles=vehicles,
             end_of_stream=frame.end_of_stream,
         )
+
+    def _looks(self, camera: str, image: np.ndarray, at: datetime) -> bool:
+        """Whether the detector looks at this frame: its pace allows it and the motion gate admits it."""
+        if not self._pace.due(camera, at):
+            return False
+        if self._gate is not None and not self._gate.admits(camera, image, at):
+            return False
+        self._pace.detected(camera, at)
+        return True
 
     def _decode(self, frame: FrameMessage) -> np.ndarray | None:
         image, why = decode_bounded(frame.jpeg, self.settings.max_frame_pixels, "DETECTOR_MAX_FRAME_PIXELS")
