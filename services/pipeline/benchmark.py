@@ -125,7 +125,7 @@ class StageClock:
 
 @contextlib.contextmanager
 def instrumented(clock: StageClock) -> Iterator[None]:
-    timings = [
+    timings: list[tuple[type | ModuleType, str, str]] = [
         (VehicleDetector, "_decode", "jpeg decode"),
         (detector_module, "decode_preview", "preview"),  # the motion gate's small decode
         (VehicleDetector, "_detect", "detect"),
