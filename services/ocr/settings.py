@@ -36,14 +36,14 @@ class OcrSettings(ServiceSettings):
         "vehicle box grew by OCR_REREAD_GROWTH (memory.py)",
     )
     reread_growth: float = Field(
-        default=0.3,
+        default=0.15,
         ge=0.0,
         le=10.0,
         description="a track with a confident read is read again when its vehicle box area has grown by this "
         "fraction over the box of its last confident read (the car came closer: a sharper plate)",
     )
     track_confident_reads: int = Field(
-        default=4,
+        default=8,
         ge=1,
         le=100,
         description="confident reads per track at most; 1: a confident read ends the track's reads",
