@@ -64,6 +64,27 @@ def decode_jpeg(data: bytes, max_pixels: int | None = None) -> np.ndarray | None
     return image if image is not None and image.size else None
 
 
+_REDUCED_GREY = (
+    (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
+    (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+    (2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
+)
+
+
+def decode_preview(data: bytes, min_width: int, max_pixels: int) -> np.ndarray | None:
+    """A grey picture at least `min_width` wide (where the JPEG is), decoded at 1/2, 1/4 or 1/8 of its size:
+    libjpeg scales in the DCT, so a 160 px preview of a 720p frame costs a fraction of a full decode. None
+    when `data` is not a complete JPEG or declares more than `max_pixels`; the caller's full decode says why."""
+    if not data.startswith(_SOI) or not data.rstrip(b"\x00").endswith(_EOI):
+        return None
+    size = jpeg_size(data)
+    if size is None or size[0] * size[1] > max_pixels:
+        return None
+    flag = next((f for k, f in _REDUCED_GREY if size[0] // k >= min_width), cv2.IMREAD_GRAYSCALE)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+    return image if image is not None and image.size else None
+
+
 def decode_bounded(data: bytes, max_pixels: int, setting: str) -> tuple[np.ndarray | None, str]:
     """(image, "") or (None, why in words for the one log line): corrupt, or declaring more pixels
     than `setting` allows."""

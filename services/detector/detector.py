@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from anpr.images import decode_bounded, encode_jpeg
+from anpr.images import decode_bounded, decode_preview, encode_jpeg, jpeg_size
 from anpr.messages import FrameMessage, VehicleClass, VehicleCrop, VehiclesMessage
 from services.detector.budget import ReadBudget
 from services.detector.gate import MotionGate, RegionMask
 from services.detector.images import clip_box, padded
+from services.detector.pace import DetectPace
 from services.detector.settings import DetectorSettings
 from services.detector.yolo import ModelUnavailable, load_tracker_class, load_yolo
 
@@ -29,6 +30,7 @@ class VehicleDetector:
 
     With the motion gate on, a frame where nothing moved gets no detection and no vehicles; the
     tracker is not updated either, so its tracks wait for the next frame it sees instead of ageing.
+    With `detect_every_s`, frames closer than that to the last detection get none either (pace.py).
     With a region of interest, only the region's bounding box is detected. A tracked vehicle is
     published only on the frames it is to be read on (budget.py)."""
 
@@ -54,19 +56,20 @@ class VehicleDetector:
             else None
         )
         self._budget = ReadBudget(settings.read_every_s, settings.read_growth)
+        self._pace = DetectPace(settings.detect_every_s)
 
     def process(self, frame: FrameMessage) -> VehiclesMessage:
         """Always one message per frame: downstream stages use it as their clock."""
-        image = self._decode(frame)
         vehicles: tuple[VehicleCrop, ...] = ()
-        width, height = frame.width, frame.height
+        width, height = jpeg_size(frame.jpeg) or (frame.width, frame.height)
+        image = self._looked_at(frame)
         if image is not None:
             height, width = image.shape[:2]
-            if self._gate is None or self._gate.admits(frame.camera, image, frame.captured_at):
-                vehicles = tuple(self._track(frame.camera, image, frame.captured_at))
+            vehicles = tuple(self._track(frame.camera, image, frame.captured_at))
         if frame.end_of_stream:
             self._trackers.pop(frame.camera, None)  # the next stream is other footage: fresh track ids
             self._budget.forget(frame.camera)
+            self._pace.forget(frame.camera)
             if self._gate is not None:
                 self._gate.forget(frame.camera)
         return VehiclesMessage(
@@ -78,6 +81,22 @@ class VehicleDetector:
             vehicles=vehicles,
             end_of_stream=frame.end_of_stream,
         )
+
+    def _looked_at(self, frame: FrameMessage) -> np.ndarray | None:
+        """The frame's picture when the detector is to look at it: its pace allows it and the motion gate
+        admits it. The gate sees a small grey preview, decoded at a fraction of the frame's size, so a
+        still frame costs no full decode."""
+        camera, at = frame.camera, frame.captured_at
+        if not self._pace.due(camera, at):
+            return None
+        if self._gate is not None:
+            preview = decode_preview(frame.jpeg, self.settings.motion_width, self.settings.max_frame_pixels)
+            if preview is not None and not self._gate.admits(camera, preview, at):
+                return None
+        image = self._decode(frame)
+        if image is not None:
+            self._pace.detected(camera, at)
+        return image
 
     def _decode(self, frame: FrameMessage) -> np.ndarray | None:
         image, why = decode_bounded(frame.jpeg, self.settings.max_frame_pixels, "DETECTOR_MAX_FRAME_PIXELS")

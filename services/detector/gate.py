@@ -75,9 +75,11 @@ class MotionGate:
         return float(np.count_nonzero(changed & inside)) / max(1, int(np.count_nonzero(inside)))
 
     def _small(self, image: np.ndarray) -> np.ndarray:
+        """`image`: BGR, or grey (a preview decoded at a fraction of the frame's size)."""
         h, w = image.shape[:2]
         size = (self.width, max(1, round(h * self.width / w)))
-        grey = cv2.cvtColor(cv2.resize(image, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        small = image if (w, h) == size else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        grey = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         return cv2.GaussianBlur(grey, (5, 5), 0)
 
 

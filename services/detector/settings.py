@@ -57,6 +57,13 @@ class DetectorSettings(ServiceSettings):
     idle_detect_s: float = Field(
         default=1.0, gt=0.0, le=60.0, description="without motion, still detect this often (capture time)"
     )
+    detect_every_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=10.0,
+        description="detect at most once per this much capture time per camera (e.g. 0.2: 5 frames/s); the "
+        "frames between get no detection, and the tracker waits for the next; 0: every frame",
+    )
     roi: Annotated[tuple[tuple[float, float], ...] | None, NoDecode] = Field(
         default=None,
         description="region of interest, a polygon in fractions of the frame: "
@@ -98,6 +105,7 @@ class DetectorSettings(ServiceSettings):
             "motion_min_area",
             "motion_hold_s",
             "idle_detect_s",
+            "detect_every_s",
         }
         | {"roi", "read_every_s", "read_growth"}
     )
@@ -106,7 +114,7 @@ class DetectorSettings(ServiceSettings):
     def every_frame() -> dict[str, object]:
         """The overrides that make the detector look at every whole frame and send every vehicle on to
         be read (the benchmark's reference)."""
-        return {"motion_gate": False, "roi": None, "read_every_s": 0.0}
+        return {"motion_gate": False, "roi": None, "read_every_s": 0.0, "detect_every_s": 0.0}
 
     def model_needs(self) -> list[ModelNeed]:
         return [model_need(self.model)]

@@ -10,7 +10,7 @@ from anpr.images import decode_bounded, encode_jpeg
 from anpr.messages import Box, Candidate, PlateRead, ReadsMessage, VehicleCrop, VehiclesMessage
 from anpr.plates import normalize
 from services.ocr.engine import PlateEngine, PlateResult, build_engine
-from services.ocr.memory import ConfidentTracks
+from services.ocr.memory import TrackReads
 from services.ocr.settings import OcrSettings
 
 log = logging.getLogger("ocr")
@@ -23,22 +23,29 @@ class PlateReader:
     def __init__(self, settings: OcrSettings, engine: PlateEngine | None = None) -> None:
         self.settings = settings
         self.engine = engine or build_engine(settings)
-        self.confident = ConfidentTracks(settings.track_memory, settings.track_forget_s)
+        self.tracks = TrackReads(
+            settings.track_memory,
+            settings.track_forget_s,
+            settings.reread_growth,
+            settings.track_confident_reads,
+        )
 
     def process(self, msg: VehiclesMessage) -> ReadsMessage:
         reads = []
         for vehicle in msg.vehicles:
             key = (msg.camera, vehicle.track_id) if vehicle.track_id is not None else None
-            if key is not None and self.confident.seen_done(key, msg.captured_at):
+            area = vehicle.box.w * vehicle.box.h
+            if key is not None and not self.tracks.wants(key, area, msg.captured_at):
                 continue
             read = self._read(msg, vehicle)
             if read is None:
                 continue
             reads.append(read)
-            if key is not None and read.confidence >= self.settings.confident_read:
-                self.confident.mark_done(key, msg.captured_at)
+            if key is not None:
+                confident = read.confidence >= self.settings.confident_read
+                self.tracks.read(key, area, msg.captured_at, confident)
         if msg.end_of_stream:
-            self.confident.forget_camera(msg.camera)  # the detector restarts its track ids too
+            self.tracks.forget_camera(msg.camera)  # the detector restarts its track ids too
         return ReadsMessage(
             camera=msg.camera,
             seq=msg.seq,

@@ -29,7 +29,24 @@ class OcrSettings(ServiceSettings):
     top_n: int = Field(default=5, ge=1, le=20, description="candidates kept per read")
     min_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="reads below this are dropped")
     confident_read: float = Field(
-        default=0.9, ge=0.0, le=1.0, description="a track with a read at or above this is not read again"
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="a track is read on every frame until it has a read at or above this; then only when its "
+        "vehicle box grew by OCR_REREAD_GROWTH (memory.py)",
+    )
+    reread_growth: float = Field(
+        default=0.15,
+        ge=0.0,
+        le=10.0,
+        description="a track with a confident read is read again when its vehicle box area has grown by this "
+        "fraction over the box of its last confident read (the car came closer: a sharper plate)",
+    )
+    track_confident_reads: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="confident reads per track at most; 1: a confident read ends the track's reads",
     )
     format_min_ratio: float = Field(
         default=0.05,

@@ -29,11 +29,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from anpr.logs import setup_logging
 from services.aggregator.sightings import Aggregator
 from services.capture.capture import Capture
+from services.detector import detector as detector_module
 from services.detector.detector import VehicleDetector
 from services.detector.settings import DetectorSettings
 from services.ocr import localise
@@ -66,7 +68,7 @@ class StageClock:
         self.seconds: dict[str, float] = defaultdict(float)
 
     @contextlib.contextmanager
-    def timing(self, cls: type, name: str, label: str) -> Iterator[None]:
+    def timing(self, cls: type | ModuleType, name: str, label: str) -> Iterator[None]:
         original = cls.__dict__[name]
         seconds = self.seconds
 
@@ -111,7 +113,7 @@ class StageClock:
         """Exclusive seconds per stage: nested timings are taken out of their callers."""
         s = self.seconds
         return {
-            "decode": s["capture"] + s["jpeg decode"],
+            "decode": s["capture"] + s["jpeg decode"] + s["preview"],
             "detector": s["detect"],
             "tracker": s["track"] - s["detect"],
             "plate localiser": s["localise"],
@@ -123,8 +125,9 @@ class StageClock:
 
 @contextlib.contextmanager
 def instrumented(clock: StageClock) -> Iterator[None]:
-    timings = [
+    timings: list[tuple[type | ModuleType, str, str]] = [
         (VehicleDetector, "_decode", "jpeg decode"),
+        (detector_module, "decode_preview", "preview"),  # the motion gate's small decode
         (VehicleDetector, "_detect", "detect"),
         (VehicleDetector, "_track", "track"),
         (PlateReader, "process", "read"),

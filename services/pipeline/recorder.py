@@ -92,6 +92,7 @@ class Recorder:
         formats: tuple[PlateFormat, ...],
         *,
         write_video: bool = True,
+        video_preset: str = "ultrafast",
         banner_s: float = 3.0,
         fps: float = 10.0,
         hold_s: float = 35.0,
@@ -102,6 +103,7 @@ class Recorder:
         self.tz = pytz.timezone(tz_name)
         self.formats = formats
         self.write_video = write_video
+        self.video_preset = video_preset
         self.banner_s = banner_s
         self.reads: list[tuple[str, PlateRead, int]] = []
         self.events: list[EventMessage] = []
@@ -186,7 +188,7 @@ class Recorder:
             return
         if self._writer is None:
             h, w = image.shape[:2]
-            self._writer = VideoWriter(self.output_dir / VIDEO_NAME, self.fps, (w, h))
+            self._writer = VideoWriter(self.output_dir / VIDEO_NAME, self.fps, (w, h), self.video_preset)
         self._writer.write(image)
         self.frames_written += 1
         self._banners = [b for b in self._banners if b.until >= held.frame.captured_at]

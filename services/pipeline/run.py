@@ -108,6 +108,7 @@ def run(
         settings.common.timezone,
         parse_formats(ocr_settings.plate_formats),
         write_video=settings.write_video,
+        video_preset=settings.video_preset,
         banner_s=settings.event_banner_s,
         hold_s=aggregator_settings.window_s + HOLD_MARGIN_S,
         live_view=settings.show,

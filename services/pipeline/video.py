@@ -17,14 +17,14 @@ log = logging.getLogger("pipeline.video")
 
 
 class VideoWriter:
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], preset: str = "ultrafast") -> None:
         self.path = path
         self.codec = "h264"
         self._av: Any = None
         self._cv: cv2.VideoWriter | None = None
         w, h = size
         try:
-            self._open_av(path, fps, w - w % 2, h - h % 2)  # yuv420p needs even sides
+            self._open_av(path, fps, w - w % 2, h - h % 2, preset)  # yuv420p needs even sides
         except Exception as exc:  # ImportError, or an FFmpeg build without an H.264 encoder
             if self._av is not None:
                 with contextlib.suppress(Exception):
@@ -38,15 +38,14 @@ class VideoWriter:
                     f"cannot write {path}: neither PyAV nor OpenCV can encode video here"
                 ) from exc
 
-    def _open_av(self, path: Path, fps: float, w: int, h: int) -> None:
+    def _open_av(self, path: Path, fps: float, w: int, h: int, preset: str) -> None:
         import av
 
         self._av = av.open(str(path), "w", options={"movflags": "+faststart"})
         stream = self._av.add_stream("h264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        # superfast: 12.5 ms of CPU a 720p frame against veryfast's 20 (files ~1.7x larger); on two
-        # cores the video must not cost what the detector does.
-        stream.options = {"preset": "superfast", "crf": "23"}
+        # On two cores the video must not cost what the detector does: see PipelineSettings.video_preset.
+        stream.options = {"preset": preset, "crf": "23"}
         self._stream = stream
 
     def write(self, image: np.ndarray) -> None:

@@ -14,6 +14,7 @@ import pytest
 from services.detector.budget import ReadBudget
 from services.detector.detector import VehicleDetector
 from services.detector.gate import MotionGate, RegionMask
+from services.detector.pace import DetectPace
 from services.detector.settings import DetectorSettings
 from tests.detector.helpers import T0, frame, video_jpegs
 
@@ -72,6 +73,22 @@ def test_a_track_is_read_when_new_when_it_grew_and_every_interval() -> None:
     assert budget.wants("cam", 2, 500, at[7]) and budget.wants("other", 1, 500, at[7])  # other tracks
     assert budget.wants("cam", None, 500, at[8])  # no track id: no memory to go by
     assert ReadBudget(every_s=0.0, growth=0.15).wants("cam", 1, 1000, at[0])
+
+
+def test_the_pace_detects_once_per_interval_of_capture_time_per_camera() -> None:
+    pace = DetectPace(every_s=0.2)
+    looked = []
+    for i in range(12):  # 18 frames a second
+        at = T0 + timedelta(seconds=i / 18)
+        looked.append(pace.due("cam", at))
+        if looked[-1]:
+            pace.detected("cam", at)
+    assert looked == [True, False, False, False, True, False, False, False, True, False, False, False]
+    assert pace.due("other", T0)  # cameras are paced apart
+    assert pace.due("cam", T0 - timedelta(seconds=5))  # time went back: a new stream
+    pace.forget("cam")
+    assert pace.due("cam", T0 + timedelta(seconds=8 / 18))
+    assert all(DetectPace(every_s=0.0).due("cam", T0) for _ in range(3))
 
 
 @pytest.fixture(scope="module")

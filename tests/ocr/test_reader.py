@@ -79,6 +79,28 @@ def test_a_track_with_a_confident_read_is_not_read_again(
     assert len(stage.process(much_later).reads) == 1  # the end of the stream cleared the camera's tracks
 
 
+def test_a_confident_track_is_read_again_as_its_box_grows_up_to_the_budget(
+    ocr_settings: OcrSettings, engine: OnnxEngine, vehicles: VehiclesMessage
+) -> None:
+    """A far car's confident read must not end its reads: the car coming closer is read again."""
+    stage = reader(ocr_settings, engine, reread_growth=0.3, track_confident_reads=2)
+
+    def frame(i: int, scale: float) -> VehiclesMessage:
+        grown = tuple(
+            v.model_copy(update={"box": v.box.model_copy(update={"w": round(v.box.w * scale)})})
+            for v in vehicles.vehicles
+        )
+        return vehicles.model_copy(
+            update={"seq": 41 + i, "captured_at": T0 + timedelta(seconds=i / 10), "vehicles": grown}
+        )
+
+    first = stage.process(frame(0, 1.0)).reads
+    assert len(first) == 1 and first[0].confidence >= ocr_settings.confident_read
+    assert stage.process(frame(1, 1.2)).reads == ()  # grew less than 30 %
+    assert len(stage.process(frame(2, 1.32)).reads) == 1
+    assert stage.process(frame(3, 1.32 * 1.32)).reads == ()  # two confident reads: the budget is spent
+
+
 def test_a_read_below_the_confident_level_is_read_again(
     ocr_settings: OcrSettings, engine: OnnxEngine, vehicles: VehiclesMessage
 ) -> None:
