@@ -22,6 +22,9 @@ PLATE_MARGIN = 0.10
 # confidence and the second is more confident. Chosen on all still sets together (us, ucsd, crops, eu, br:
 # 0.5 against 0.9 = OCR_SECOND_LOCALISER_BELOW, the same except ucsd 132 against 131); docs/accuracy.md.
 SECOND_WINS_BELOW = 0.5
+# A longer read of the whole plate replaces the first read only when at least this confident (the default
+# OCR_MIN_CONFIDENCE): a 0.02 read of a wide box must not replace a good cascade read (us: TNP222).
+WHOLE_AT_LEAST = 0.3
 
 
 class OnnxEngine:
@@ -68,7 +71,7 @@ class OnnxEngine:
         other = self._read_boxes(crop, self.second_localiser, 1)
         if other is None:
             return best
-        if best is None or _whole_of(other, best):
+        if best is None or (_whole_of(other, best) and other.confidence >= WHOLE_AT_LEAST):
             return other
         return other if best.confidence < SECOND_WINS_BELOW and other.confidence > best.confidence else best
 
