@@ -7,7 +7,7 @@ import numpy as np
 
 from anpr.messages import Box
 from anpr.plates import parse_formats
-from services.ocr.decode import Format, SlotDecoder, parse_prior
+from services.ocr.decode import Decoded, Format, SlotDecoder, parse_prior
 from services.ocr.engine import EngineUnavailable, PlateResult
 from services.ocr.localise import Localiser, build_localiser, build_second_localiser
 from services.ocr.patterns import load_patterns
@@ -61,6 +61,7 @@ class OnnxEngine:
             prior=parse_prior(settings.char_prior),
         )
         self.max_plates = settings.max_plates
+        self.second_reader_below = settings.second_reader_below
         self.views = settings.views
 
     def read(self, crop: np.ndarray) -> PlateResult | None:
@@ -90,21 +91,31 @@ class OnnxEngine:
             return None
         plates = [image[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]
         views = [views_of(p, self.views) for p in plates]
-        probs = self._probabilities(views)
-        reads = [(box, self.decoder.decode(p)) for box, p in zip(boxes, probs, strict=True)]
+        decoded = [self.decoder.decode(p) for p in self._probabilities(self.model, views)]
+        reads = list(zip(boxes, self._second_reads(views, decoded), strict=True))
         box, best = max(reads, key=lambda r: r[1].confidence)
         if not best.text:
             return None
         return PlateResult(box, best.raw, best.text, best.confidence, best.candidates)
 
-    def _probabilities(self, views: list[list[np.ndarray]]) -> np.ndarray:
-        """[plates, slots, symbols]: every reader reads every view; each reader's mean over the views,
-        then the mean over the readers. (Sharing the views out between the readers costs half as much
-        but lost short US plates under the confidence floor: docs/accuracy.md.)"""
-        readers = [self.model] if self.second is None else [self.model, self.second]
+    def _second_reads(self, views: list[list[np.ndarray]], first: list[Decoded]) -> list[Decoded]:
+        """The plates the first reader is not sure of read again by both: the second reader's mean over
+        the views averaged with the first's. (Sharing the views out between the readers costs less but
+        lost short US plates under the confidence floor: docs/accuracy.md.)"""
+        doubtful = [i for i, d in enumerate(first) if d.confidence < self.second_reader_below]
+        if self.second is None or not doubtful:
+            return first
+        again = [views[i] for i in doubtful]
+        both = (self._probabilities(self.model, again) + self._probabilities(self.second, again)) / 2
+        out = list(first)
+        for i, p in zip(doubtful, both, strict=True):
+            out[i] = self.decoder.decode(p)
+        return out
+
+    def _probabilities(self, reader: PlateOcrModel, views: list[list[np.ndarray]]) -> np.ndarray:
+        """[plates, slots, symbols]: the reader's mean over each plate's views."""
         flat = [x for v in views for x in v]
-        count = len(views[0])
-        return np.mean([mean_of_views(r.probabilities(flat, self.slots), count) for r in readers], axis=0)
+        return mean_of_views(reader.probabilities(flat, self.slots), len(views[0]))
 
     def read_plate(self, plate: np.ndarray) -> PlateResult | None:
         """Read an image that is already a tight plate crop: OCR alone, no localiser. The crop is padded

@@ -116,8 +116,15 @@ class OcrSettings(ServiceSettings):
     second_reader_model: str | None = Field(
         default=None,
         description="onnx: a second plate OCR model (e.g. fast-plate-ocr's cct_xs_v2_global.onnx, its config "
-        "beside it) with the same alphabet; both read every view of each plate and their slot probabilities "
-        "are averaged (reading costs about twice as much)",
+        "beside it) with the same alphabet; where the first reader's read is under OCR_SECOND_READER_BELOW, "
+        "both read every view of the plate and their slot probabilities are averaged",
+    )
+    second_reader_below: float = Field(
+        default=0.99,
+        ge=0.0,
+        le=1.0,
+        description="onnx: the second reader reads only the plates the first one reads under this confidence "
+        "(1: every plate)",
     )
     reader_config: Path | None = Field(
         default=None,
