@@ -91,25 +91,24 @@ class OnnxEngine:
             return None
         plates = [image[b.y : b.y + b.h, b.x : b.x + b.w] for b in boxes]
         views = [views_of(p, self.views) for p in plates]
-        decoded = [self.decoder.decode(p) for p in self._probabilities(self.model, views)]
-        reads = list(zip(boxes, self._second_reads(views, decoded), strict=True))
+        first = self._probabilities(self.model, views)
+        reads = list(zip(boxes, self._second_reads(views, first), strict=True))
         box, best = max(reads, key=lambda r: r[1].confidence)
         if not best.text:
             return None
         return PlateResult(box, best.raw, best.text, best.confidence, best.candidates)
 
-    def _second_reads(self, views: list[list[np.ndarray]], first: list[Decoded]) -> list[Decoded]:
-        """The plates the first reader is not sure of read again by both: the second reader's mean over
-        the views averaged with the first's. (Sharing the views out between the readers costs less but
-        lost short US plates under the confidence floor: docs/accuracy.md.)"""
-        doubtful = [i for i, d in enumerate(first) if d.confidence < self.second_reader_below]
+    def _second_reads(self, views: list[list[np.ndarray]], first: np.ndarray) -> list[Decoded]:
+        """Each plate decoded from the first reader's probabilities; the plates it is not sure of read by
+        the second reader too, the two means averaged. (Sharing the views out between the readers costs
+        less but lost short US plates under the confidence floor: docs/accuracy.md.)"""
+        out = [self.decoder.decode(p) for p in first]
+        doubtful = [i for i, d in enumerate(out) if d.confidence < self.second_reader_below]
         if self.second is None or not doubtful:
-            return first
-        again = [views[i] for i in doubtful]
-        both = (self._probabilities(self.model, again) + self._probabilities(self.second, again)) / 2
-        out = list(first)
-        for i, p in zip(doubtful, both, strict=True):
-            out[i] = self.decoder.decode(p)
+            return out
+        second = self._probabilities(self.second, [views[i] for i in doubtful])
+        for i, p in zip(doubtful, second, strict=True):
+            out[i] = self.decoder.decode((first[i] + p) / 2)
         return out
 
     def _probabilities(self, reader: PlateOcrModel, views: list[list[np.ndarray]]) -> np.ndarray:
