@@ -49,6 +49,7 @@ class Outcome:
     candidates: tuple[str, ...]  # every read and candidate of the image, best read first
     boxes: tuple[Box, ...]  # plate boxes of the reads, frame coordinates
     seconds: float
+    cpu_seconds: float = 0.0  # the process's CPU time (all threads): what others' load does not change
 
 
 @dataclass
@@ -59,11 +60,13 @@ class Score:
     top_n: int = 0
     char_sum: float = 0.0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     misses: list[tuple[Sample, Outcome]] = field(default_factory=list)
 
     def add(self, sample: Sample, outcome: Outcome) -> None:
         self.total += 1
         self.seconds += outcome.seconds
+        self.cpu_seconds += outcome.cpu_seconds
         if sample.box is not None and any(iou(b, sample.box) >= FOUND_IOU for b in outcome.boxes):
             self.found += 1
         if outcome.read == sample.plate:
@@ -83,7 +86,7 @@ class Score:
         return out + [
             f"top-N    {self.top_n}/{self.total} ({self.top_n / n:.1%}) plate among reads and candidates",
             f"chars    {self.char_sum / n:.1%} character accuracy (1 - edit distance / length)",
-            f"time     {self.seconds / n:.3f} s/image",
+            f"time     {self.seconds / n:.3f} s/image, {self.cpu_seconds / n:.3f} CPU s/image",
             f"exact    {self.exact / n:.1%}",
             f"exact {self.exact}/{self.total}",
         ]
@@ -134,7 +137,9 @@ def load_crops(folder: Path) -> list[Sample]:
     return [Sample(folder / name, normalize(plate), None) for name, _state, plate in rows]
 
 
-def outcome_of_reads(reads: Sequence[PlateRead], seconds: float, floor: float = 0.0) -> Outcome:
+def outcome_of_reads(
+    reads: Sequence[PlateRead], seconds: float, floor: float = 0.0, cpu_seconds: float = 0.0
+) -> Outcome:
     """The product's answer: the reads at or above `floor` (OCR_MIN_CONFIDENCE). Plate boxes count from every
     read, so "found" measures finding the plate, not also reading it confidently."""
     everything = sorted(reads, key=lambda r: -r.confidence)
@@ -151,6 +156,7 @@ def outcome_of_reads(reads: Sequence[PlateRead], seconds: float, floor: float = 
         candidates=tuple(texts),
         boxes=tuple(r.plate_box for r in everything if r.plate_box is not None),
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
     )
 
 
@@ -170,7 +176,7 @@ class PhotoRunner:
 
     def __call__(self, sample: Sample, index: int) -> Outcome:
         jpeg = _jpeg_bytes(sample.image)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         frame = FrameMessage(
             camera=f"benchmark{index}",
             seq=0,
@@ -181,7 +187,7 @@ class PhotoRunner:
             end_of_stream=True,  # each photo is its own stream: no tracker or read memory carried over
         )
         reads = self.reader.process(self.detector.process(frame)).reads
-        return outcome_of_reads(reads, time.perf_counter() - t0, self.floor)
+        return outcome_of_reads(reads, time.perf_counter() - t0, self.floor, time.process_time() - c0)
 
 
 class CropRunner:
@@ -199,13 +205,13 @@ class CropRunner:
         image = cv2.imread(str(sample.image))
         if image is None:
             raise ValueError(f"{sample.image}: not an image")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = self.engine.read_plate(image)  # type: ignore[attr-defined]
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if result is None:
-            return Outcome("", 0.0, (), (), seconds)
+            return Outcome("", 0.0, (), (), seconds, cpu)
         texts = tuple(dict.fromkeys([result.text, *(t for t, _ in result.candidates)]))
-        return Outcome(result.text, result.confidence, texts, (), seconds)
+        return Outcome(result.text, result.confidence, texts, (), seconds, cpu)
 
 
 def run(samples: Iterable[Sample], runner, progress: bool = False) -> Score:  # noqa: ANN001

@@ -19,8 +19,9 @@ A fixed character prior (e.g. I, O and Q rare: most US states leave them out of 
 look like 1 and 0) only decides between a rare letter and its look-alike digit: where the letter is a
 slot's read and its weighted probability falls below the digit's, the letter's weighted-off mass goes to
 the digit. It never hands the letter's mass to another letter (the old plain re-weighting turned
-California's 4TIX783 into 4TTX783). Domain knowledge, not fitted to any benchmark; `parse_prior("")`
-turns it off.
+California's 4TIX783 into 4TTX783). Nor does it touch a read that already fits one of the formats: the
+format says a letter belongs there, and the prior is only a guess for plates no format knows.
+Domain knowledge, not fitted to any benchmark; `parse_prior("")` turns it off.
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ class SlotDecoder:
         return "".join(self.alphabet[i] for i in indices if i != self.pad_index)
 
     def _weighed(self, probs: np.ndarray) -> np.ndarray:
-        """The prior applied: a rare letter read where its digit is nearly as likely becomes the digit."""
-        if not self._prior:
+        """The prior applied: a rare letter read where its digit is nearly as likely becomes the digit,
+        unless the plain read already fits a format (California's 4ZOW567 under a 0AAA000 format)."""
+        if not self._prior or any(f.matches(self._text(probs.argmax(axis=1))) for f in self.formats):
             return probs
         probs = probs.copy()
         best = probs.argmax(axis=1)

@@ -99,18 +99,31 @@ class OcrSettings(ServiceSettings):
     )
     second_localiser_model: str | None = Field(
         default=None,
-        description="onnx: a YOLO plate model (any plate layout: long EU, two-row) asked for more plate boxes "
-        "only where the first localiser's best read is under OCR_SECOND_LOCALISER_BELOW or it found none",
+        description="onnx: a YOLO plate model (any plate layout: long EU, two-row) asked for its best plate box "
+        "where the first localiser's best read is under OCR_SECOND_LOCALISER_BELOW, shorter than "
+        "OCR_SECOND_LOCALISER_SHORTER, or missing; its read wins when it is longer and holds the first box, "
+        "or more confident than a first read under 0.5",
     )
     second_localiser_below: float = Field(
         default=0.9, ge=0.0, le=1.0, description="onnx: confidence under which the second localiser is asked"
+    )
+    second_localiser_shorter: int = Field(
+        default=7,
+        ge=0,
+        le=16,
+        description="onnx: the second localiser is also asked where the first one's best read has fewer "
+        "characters than this (the US cascade reads a part of a long plate: RK291 of RK291AT)",
     )
     second_localiser_size: int = Field(
         default=320, ge=32, le=1280, description="onnx: input size of the second localiser (pixels, square)"
     )
     localiser_confidence: float = Field(default=0.3, ge=0.0, le=1.0, description="yolo / open-image-models")
     max_plates: int = Field(
-        default=3, ge=1, le=10, description="plate boxes read per vehicle, most likely first"
+        default=2,
+        ge=1,
+        le=10,
+        description="plate boxes of the first localiser read per vehicle, most likely first (2 and 3 gave the "
+        "same reads on every still set)",
     )
     # onnx engine: the plate text model
     reader_model: str = Field(
@@ -120,8 +133,15 @@ class OcrSettings(ServiceSettings):
     second_reader_model: str | None = Field(
         default=None,
         description="onnx: a second plate OCR model (e.g. fast-plate-ocr's cct_xs_v2_global.onnx, its config "
-        "beside it) with the same alphabet; the views of each plate are shared between the two readers and "
-        "their slot probabilities averaged, so reading costs about the same",
+        "beside it) with the same alphabet; where the first reader's read is under OCR_SECOND_READER_BELOW, "
+        "both read every view of the plate and their slot probabilities are averaged",
+    )
+    second_reader_below: float = Field(
+        default=0.99,
+        ge=0.0,
+        le=1.0,
+        description="onnx: the second reader reads only the plates the first one reads under this confidence "
+        "(1: every plate)",
     )
     reader_config: Path | None = Field(
         default=None,

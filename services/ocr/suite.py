@@ -55,6 +55,7 @@ class Row:
     top_n: str
     extra: str  # video: events that match none listed
     seconds: str  # per image, or per frame for a video
+    cpu: str  # the process's CPU seconds per image ('' for a video)
 
 
 def image_row(name: str, data: Path, misses: Path | None) -> Row:
@@ -72,6 +73,7 @@ def image_row(name: str, data: Path, misses: Path | None) -> Row:
         str(score.top_n),
         "",
         f"{score.seconds / max(1, score.total):.3f}",
+        f"{score.cpu_seconds / max(1, score.total):.3f}",
     )
 
 
@@ -113,6 +115,7 @@ def video_row(name: str, data: Path, misses: Path | None) -> Row:
         "",
         str(len(extra)),
         f"{result.seconds / max(1, result.frames):.3f}",
+        "",
     )
 
 
@@ -138,12 +141,14 @@ def event_matches(event: tuple[str, str, datetime], expected: tuple[str, str, da
 
 def table(rows: Sequence[Row]) -> list[str]:
     lines = [
-        "| set | total | found | top-N | exact | extra events | s/image |",
-        "|---|---|---|---|---|---|---|",
+        "| set | total | found | top-N | exact | extra events | s/image | CPU s/image |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         share = f"{r.exact}/{r.total} ({r.exact / max(1, r.total):.1%})"
-        lines.append(f"| {r.name} | {r.total} | {r.found} | {r.top_n} | {share} | {r.extra} | {r.seconds} |")
+        lines.append(
+            f"| {r.name} | {r.total} | {r.found} | {r.top_n} | {share} | {r.extra} | {r.seconds} | {r.cpu} |"
+        )
     return lines + [f"exact {r.exact}/{r.total} {r.name}" for r in rows]
 
 

@@ -170,3 +170,13 @@ def test_a_format_only_swaps_look_alikes() -> None:
     slots = clear("ABC1") + [{"M": 0.6, "4": 0.35}] + clear("34")
     d = TEXAS.decode(probs(*slots))
     assert d.text == "ABC1M34" and not d.fits_format
+
+
+def test_the_prior_leaves_a_read_that_already_fits_a_format() -> None:
+    # 4ZOW567 (California, 0AAA000): the O fits the format's letter slot; the prior is for plates no
+    # format knows and must not turn it into 4Z0W567
+    slots = clear("4Z") + [{"O": 0.55, "0": 0.4}] + clear("W567")
+    california = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000,0AAA000"), prior=US_PRIOR)
+    texas_only = SlotDecoder(ALPHABET, "_", parse_formats("AAA-0000"), prior=US_PRIOR)
+    assert california.decode(probs(*slots)).text == "4ZOW567"
+    assert texas_only.decode(probs(*slots)).text == "4Z0W567"

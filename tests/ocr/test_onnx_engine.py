@@ -172,19 +172,55 @@ def test_the_second_localiser_finds_a_long_eu_plate_whole(ocr_settings: OcrSetti
     assert iou(both.box, Box(x=249, y=258, w=125, h=28)) >= 0.3
 
 
-def test_two_readers_share_the_views_and_read_real_crops(ocr_settings: OcrSettings, data_dir: Path) -> None:
+def test_the_second_localiser_reads_a_long_plate_whole_where_the_cascade_is_confident_of_a_part(
+    ocr_settings: OcrSettings, data_dir: Path
+) -> None:
+    # test_002: RK755AJ. The cascade's box holds RK755A and reads it at over 0.9; a six-character read
+    # asks the YOLO model, whose box holds the cascade's and reads the whole plate.
+    image = cv2.imread(str(data_dir / "openalpr_benchmarks" / "eu" / "test_002.jpg"))
+    yolo = data_dir / "models" / "plates" / "yolov8n_plate" / "plate_detector_model_1.pt"
+    cascade_only = OnnxEngine(ocr_settings).read(image)
+    both = OnnxEngine(ocr_settings.model_copy(update={"second_localiser_model": str(yolo)})).read(image)
+    assert len(cascade_only.text) == 6 and cascade_only.confidence >= 0.9
+    assert both.text == "RK755AJ"
+    assert iou(both.box, Box(x=213, y=200, w=124, h=28)) >= 0.3
+
+
+def test_a_california_format_keeps_a_real_california_o(ocr_settings: OcrSettings, data_dir: Path) -> None:
+    # ca1564: 5AOJ230. The model reads the O as O; with Texas alone the prior makes it 0, with
+    # California's 0AAA000 among the formats the read fits and the prior leaves it.
+    crop = next(p for p, _, plate in plate_crops(data_dir) if p.name == "ca1564.png")
+    image = cv2.imread(str(crop))
+    texas = OnnxEngine(ocr_settings).read_plate(image)
+    california = OnnxEngine(ocr_settings.model_copy(update={"plate_formats": "AAA-0000,0AAA000"}))
+    assert texas.text == "5A0J230"
+    assert california.read_plate(image).text == "5AOJ230"
+
+
+def test_the_second_reader_rereads_the_doubtful_real_crops(ocr_settings: OcrSettings, data_dir: Path) -> None:
     v2 = data_dir / "models" / "peers" / "fast_plate_ocr" / "cct_xs_v2_global.onnx"
     crops = plate_crops(data_dir)[:80]
+    images = [cv2.imread(str(p)) for p, _, _ in crops]
     one = OnnxEngine(ocr_settings)
     two = OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(v2)}))
+    every = OnnxEngine(
+        ocr_settings.model_copy(update={"second_reader_model": str(v2), "second_reader_below": 1.0})
+    )
     assert two.slots == 10  # v2's ten slots; v1's nine are padded
-    right = {}
-    for name, engine in (("one", one), ("two", two)):
-        reads = [engine.read_plate(cv2.imread(str(p))) for p, _, _ in crops]
-        right[name] = sum(
-            r is not None and r.text == plate for r, (_, _, plate) in zip(reads, crops, strict=True)
-        )
+    reads = {
+        name: [e.read_plate(i) for i in images] for name, e in (("one", one), ("two", two), ("every", every))
+    }
+    right = {
+        name: sum(r is not None and r.text == plate for r, (_, _, plate) in zip(rs, crops, strict=True))
+        for name, rs in reads.items()
+    }
     assert right["two"] >= right["one"] >= 60, right
+    # a plate the first reader reads at 0.99 or more keeps its read; the others are the two readers' read
+    for first, lazy, both in zip(reads["one"], reads["two"], reads["every"], strict=True):
+        assert lazy is not None and first is not None and both is not None
+        assert (lazy.text, lazy.confidence) == (
+            (first.text, first.confidence) if first.confidence >= 0.99 else (both.text, both.confidence)
+        )
 
 
 def test_a_missing_second_reader_names_its_setting(ocr_settings: OcrSettings, tmp_path: Path) -> None:
