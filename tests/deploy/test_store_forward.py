@@ -79,7 +79,11 @@ def events_made_by(frames: list[ReadsMessage], handled: int) -> int:
 
 
 class Client:
-    """A paho client as one broker user; reconnects by itself, subscriptions renewed on connect."""
+    """A paho client as one broker user; reconnects by itself, subscriptions renewed on connect.
+
+    Its session is clean: what is published while it is away never reaches it, so after a broker
+    restart the test waits for `ready` (connected and every subscription acknowledged) before
+    sending more reads."""
 
     def __init__(self, broker: Broker, user: str, *topics: str) -> None:
         self.seen: set[str] = set()
@@ -91,17 +95,36 @@ class Client:
         self.client.username_pw_set(user, broker.passwords[user])
         self.client.reconnect_delay_set(min_delay=1, max_delay=2)
 
+        self._subscribed = threading.Event()
+        pending: set[int] = set()
+
         def on_connect(c: mqtt.Client, *_a: object) -> None:
+            pending.clear()
             for t in topics:
-                c.subscribe(t, qos=1)
+                pending.add(c.subscribe(t, qos=1)[1])
+            if not topics:
+                self._subscribed.set()
             self._connected.set()
 
+        def on_subscribe(_c: mqtt.Client, _u: object, mid: int, *_a: object) -> None:
+            pending.discard(mid)
+            if not pending:
+                self._subscribed.set()
+
+        def on_disconnect(*_a: object) -> None:
+            self._connected.clear()
+            self._subscribed.clear()
+
         self.client.on_connect = on_connect
-        self.client.on_disconnect = lambda *_a: self._connected.clear()
+        self.client.on_subscribe = on_subscribe
+        self.client.on_disconnect = on_disconnect
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
-        assert self._connected.wait(10), f"{user} could not connect"
+        assert self.ready(10), f"{user} could not connect and subscribe"
+
+    def ready(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s) and self._subscribed.wait(timeout_s)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         event_id = msg.payload[msg.payload.find(b'"event_id":"') + 12 :][:36].decode()
@@ -279,6 +302,7 @@ def test_a_day_of_events_with_the_api_away_and_a_broker_crash_is_stored_exactly_
                 broker.proc.kill()
                 broker.proc.wait(10)
                 launch(broker)
+                assert observer.ready(60) and ocr.ready(60), "the test's clients did not reconnect"
         assert observer.count() == expected
 
         # The aggregator crashes too; its outbox survives.
