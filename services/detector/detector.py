@@ -36,7 +36,9 @@ class VehicleDetector:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.settings = settings
-        self._model = load_yolo(settings.model, imgsz=settings.imgsz, device=settings.device)
+        self._model = load_yolo(
+            settings.model, imgsz=settings.imgsz, device=settings.device, threads=settings.threads
+        )
         self._tracker_cls, self._tracker_cfg = load_tracker_class(settings.tracker)
         self._classes = self._vehicle_classes(self._model.names)
         low = float(getattr(self._tracker_cfg, "track_low_thresh", settings.confidence))

@@ -26,6 +26,13 @@ class DetectorSettings(ServiceSettings):
     device: str | None = Field(
         default=None, description="'cpu', '0' (first GPU), ...; default: Ultralytics picks"
     )
+    threads: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="CPU threads of a .tflite model's inference; 0: every core (Ultralytics' own choice "
+        "is one core less than the machine has)",
+    )
     tracker: str = Field(default="bytetrack.yaml", description="Ultralytics tracker config (name or path)")
     crop_padding: float = Field(
         default=0.1, ge=0.0, le=1.0, description="crop margin, as a fraction of the box"

@@ -29,7 +29,9 @@ class ModelUnavailable(StartupError):
 is_local_model = looks_local  # a path rather than an Ultralytics model name like 'yolo11n.pt'
 
 
-def load_yolo(model: str, *, imgsz: int = 640, device: str | None = None, task: str = "detect") -> Any:
+def load_yolo(
+    model: str, *, imgsz: int = 640, device: str | None = None, task: str = "detect", threads: int = 0
+) -> Any:
     """`ultralytics.YOLO(model)`, loaded and run once on a blank image, so that a broken model fails at
     start-up rather than on the first frame. A model name is fetched into Ultralytics' weights folder on
     first use (anpr.models) and loaded from there; nothing is downloaded or installed for a local model."""
@@ -38,6 +40,7 @@ def load_yolo(model: str, *, imgsz: int = 640, device: str | None = None, task: 
     except ModelMissing as exc:
         raise ModelUnavailable(str(exc)) from exc
     ultralytics = _import_ultralytics(offline=True)
+    _set_cpu_threads(threads)
     try:
         yolo = ultralytics.YOLO(str(path), task=task)
         yolo.predict(np.zeros((imgsz, imgsz, 3), np.uint8), imgsz=imgsz, device=device, verbose=False)
@@ -88,3 +91,13 @@ def _import_ultralytics(*, offline: bool) -> Any:
     checks.AUTOINSTALL = False
     events.events.enabled = False  # no usage analytics from a service
     return ultralytics
+
+
+def _set_cpu_threads(threads: int) -> None:
+    """Threads of a TFLite model's CPU inference; 0: every core. Ultralytics' own choice is one core less
+    than the machine has (a core kept for its data loaders), which on a 2-core box runs the detector on
+    one core while it waits for nothing: the pipeline's other stages have threads of their own and
+    take the other core when they have work (gate footage 2.15x → 2.85x real time, pipeline README)."""
+    import ultralytics.nn.backends.litert as litert  # the module reads it when a model is loaded
+
+    litert.NUM_THREADS = threads if threads > 0 else (os.cpu_count() or 1)

@@ -28,6 +28,10 @@ class PlateReader:
             settings.track_forget_s,
             settings.reread_growth,
             settings.track_confident_reads,
+            settings.track_free_misses,
+            settings.track_miss_wait_s,
+            settings.track_miss_wait_max_s,
+            settings.track_miss_growth,
         )
 
     def process(self, msg: VehiclesMessage) -> ReadsMessage:
@@ -35,15 +39,18 @@ class PlateReader:
         for vehicle in msg.vehicles:
             key = (msg.camera, vehicle.track_id) if vehicle.track_id is not None else None
             area = vehicle.box.w * vehicle.box.h
-            if key is not None and not self.tracks.wants(key, area, msg.captured_at):
+            if key is not None and not self.tracks.wants(key, area, msg.captured_at, vehicle.box):
                 continue
             read = self._read(msg, vehicle)
-            if read is None:
+            if read is not None:
+                reads.append(read)
+            if key is None:
                 continue
-            reads.append(read)
-            if key is not None:
+            if read is None:  # no plate, or none readable: looked at less often while that lasts
+                self.tracks.missed(key, area, msg.captured_at, vehicle.box)
+            else:
                 confident = read.confidence >= self.settings.confident_read
-                self.tracks.read(key, area, msg.captured_at, confident)
+                self.tracks.read(key, area, msg.captured_at, confident, vehicle.box)
         if msg.end_of_stream:
             self.tracks.forget_camera(msg.camera)  # the detector restarts its track ids too
         return ReadsMessage(

@@ -157,6 +157,29 @@ class OcrSettings(ServiceSettings):
         default=None, description="runtime_data folder; default: the library's"
     )
     # per-track memory
+    track_free_misses: int = Field(
+        default=3,
+        ge=0,
+        le=1000,
+        description="looks in a row that find no plate before a track's looks are spaced out (memory.py)",
+    )
+    track_miss_wait_s: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=60.0,
+        description="capture time between looks after the free misses, doubling with each further miss; "
+        "0: every frame",
+    )
+    track_miss_wait_max_s: float = Field(
+        default=1.0, ge=0.0, le=60.0, description="the longest wait between a plateless track's looks"
+    )
+    track_miss_growth: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=10.0,
+        description="a plateless track whose vehicle box area grew by this fraction since its last look is "
+        "looked at at once (it is coming closer)",
+    )
     track_memory: int = Field(default=2048, ge=16, description="tracks remembered, across cameras")
     track_forget_s: float = Field(
         default=1.5,

@@ -208,12 +208,17 @@ def events_of(result: RunResult, start: datetime) -> list[Event]:
     ]
 
 
+# OCR settings that change nothing in the reference, which never waits between a track's looks
+IDLE_WITHOUT_MISS_WAIT = {"track_free_misses", "track_miss_wait_max_s", "track_miss_growth"}
+
+
 def reference_stages(stages: Stages, state_dir: Path) -> Stages:
-    """The same settings, looking at everything: every frame detected, every vehicle read."""
-    assert stages.detector and stages.aggregator
+    """The same settings, looking at everything: every frame detected, every vehicle looked at until
+    its track has a confident read (no wait between a plateless track's looks)."""
+    assert stages.detector and stages.aggregator and stages.ocr
     return Stages(
         detector=stages.detector.model_copy(update=DetectorSettings.every_frame()),
-        ocr=stages.ocr,
+        ocr=stages.ocr.model_copy(update={"track_miss_wait_s": 0.0}),
         aggregator=stages.aggregator.model_copy(update={"state_file": state_dir / "aggregator_state.json"}),
     )
 
@@ -246,8 +251,10 @@ def _cache_key(video: Path, start: datetime, stages: Stages) -> str:
     assert ref.detector and ref.ocr and ref.aggregator
     decisive = {
         "start": start.isoformat(),
-        "detector": ref.detector.model_dump(mode="json", exclude={"common", *DetectorSettings.SHORTCUTS}),
-        "ocr": ref.ocr.model_dump(mode="json", exclude={"common"}),
+        "detector": ref.detector.model_dump(
+            mode="json", exclude={"common", "threads", *DetectorSettings.SHORTCUTS}
+        ),
+        "ocr": ref.ocr.model_dump(mode="json", exclude={"common", *IDLE_WITHOUT_MISS_WAIT}),
         "aggregator": ref.aggregator.model_dump(mode="json", exclude={"common", "state_file", "outbox_file"}),
     }
     digest.update(json.dumps(decisive, sort_keys=True).encode())

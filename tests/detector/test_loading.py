@@ -11,7 +11,7 @@ import pytest
 
 from services.detector.detector import VehicleDetector
 from services.detector.settings import DetectorSettings
-from services.detector.yolo import ModelUnavailable, is_local_model
+from services.detector.yolo import ModelUnavailable, is_local_model, load_yolo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,3 +83,17 @@ def test_service_exits_with_the_error_when_the_model_is_missing(tmp_path: Path) 
     )
     assert out.returncode == 2
     assert f"DETECTOR_MODEL={tmp_path / 'nope.tflite'} (vehicle detector): no such file" in out.stderr
+
+
+def test_the_tflite_model_runs_on_the_threads_asked_for(tflite_model: Path) -> None:
+    """Ultralytics would give it one core less than the machine has; DETECTOR_THREADS decides."""
+
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    models = [load_yolo(str(tflite_model), threads=1)]  # the runtime's own threads, once per process
+    before = threads()
+    models.append(load_yolo(str(tflite_model), threads=1))
+    assert threads() == before  # one thread: inference on the caller's
+    models.append(load_yolo(str(tflite_model), threads=3))
+    assert threads() >= before + 2  # a pool of workers beside the caller

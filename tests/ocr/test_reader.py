@@ -172,3 +172,46 @@ def test_photos_through_detector_and_reader_are_read_right_for_a_clear_majority(
         right += best is not None and best.normalized == photo.plate
     print(f"photos read exactly through detector → cascade → OCR: {right}/{len(photos)}")
     assert right >= 18
+
+
+class CountingEngine:
+    """The real engine, counting the crops it is asked to read."""
+
+    def __init__(self, engine: OnnxEngine) -> None:
+        self.engine, self.name, self.calls = engine, engine.name, 0
+
+    def read(self, crop: np.ndarray) -> object:
+        self.calls += 1
+        return self.engine.read(crop)
+
+
+def test_a_track_whose_crops_show_no_plate_is_looked_at_less_often(
+    ocr_settings: OcrSettings, engine: OnnxEngine, vehicles: VehiclesMessage
+) -> None:
+    """The car seen from behind a pillar: its crop has no plate on 10 frames a second. It is looked at
+    on 6 of the first 20 frames; once its plate shows it is read at the next look."""
+    counting = CountingEngine(engine)
+    stage = PlateReader(
+        ocr_settings.model_copy(
+            update={"track_free_misses": 3, "track_miss_wait_s": 0.2, "track_miss_wait_max_s": 1.0}
+        ),
+        counting,  # type: ignore[arg-type]
+    )
+    car = vehicles.vehicles[0]
+    _, grey = cv2.imencode(".jpg", np.full((car.crop_box.h, car.crop_box.w, 3), 127, np.uint8))
+    hidden = vehicles.model_copy(update={"vehicles": (car.model_copy(update={"jpeg": grey.tobytes()}),)})
+    for i in range(20):
+        out = stage.process(
+            hidden.model_copy(update={"seq": i, "captured_at": T0 + timedelta(seconds=i / 10)})
+        )
+        assert out.reads == ()
+    assert counting.calls == 6  # at 0, 0.1, 0.2 s, then after 0.2, 0.4, 0.8 s
+    shown = vehicles.model_copy(update={"vehicles": (car,)})
+    reads = [
+        stage.process(
+            shown.model_copy(update={"seq": 20 + i, "captured_at": T0 + timedelta(seconds=2 + i / 10)})
+        )
+        for i in range(10)
+    ]
+    assert [i for i, r in enumerate(reads) if r.reads] == [6]  # the next look, 1 s after the one at 1.6 s
+    assert reads[6].reads[0].normalized == "CWW2245"
