@@ -115,6 +115,14 @@ class Box(BaseModel):
     def xyxy(self) -> tuple[int, int, int, int]:
         return self.x, self.y, self.x + self.w, self.y + self.h
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union of the two boxes (0 when they do not meet)."""
+        ix = max(0, min(self.x + self.w, other.x + other.w) - max(self.x, other.x))
+        iy = max(0, min(self.y + self.h, other.y + other.h) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.w * self.h + other.w * other.h - inter
+        return inter / union if union > 0 else 0.0
+
     def offset(self, dx: int, dy: int) -> Box:
         return Box(x=self.x + dx, y=self.y + dy, w=self.w, h=self.h)
 

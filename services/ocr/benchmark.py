@@ -67,7 +67,7 @@ class Score:
         self.total += 1
         self.seconds += outcome.seconds
         self.cpu_seconds += outcome.cpu_seconds
-        if sample.box is not None and any(iou(b, sample.box) >= FOUND_IOU for b in outcome.boxes):
+        if sample.box is not None and any(b.iou(sample.box) >= FOUND_IOU for b in outcome.boxes):
             self.found += 1
         if outcome.read == sample.plate:
             self.exact += 1
@@ -90,14 +90,6 @@ class Score:
             f"exact    {self.exact / n:.1%}",
             f"exact {self.exact}/{self.total}",
         ]
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    union = a.w * a.h + b.w * b.h - inter
-    return inter / union if union > 0 else 0.0
 
 
 def char_accuracy(truth: str, read: str) -> float:
@@ -228,7 +220,7 @@ def write_misses(path: Path, score: Score) -> None:
         out = csv.writer(fh)
         out.writerow(["image", "truth", "read", "confidence", "chars", "found", "candidates"])
         for sample, o in score.misses:
-            found = "" if sample.box is None else int(any(iou(b, sample.box) >= FOUND_IOU for b in o.boxes))
+            found = "" if sample.box is None else int(any(b.iou(sample.box) >= FOUND_IOU for b in o.boxes))
             out.writerow(
                 [
                     sample.image.name,

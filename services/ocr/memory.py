@@ -95,7 +95,7 @@ class TrackReads:
             unseen >= REFOUND_AFTER_S
             and box is not None
             and track.box is not None
-            and _iou(box, track.box) < SAME_VEHICLE_IOU
+            and box.iou(track.box) < SAME_VEHICLE_IOU
         )
 
     def _looks_again(self, track: _Track, area: int, at: datetime) -> bool:
@@ -133,10 +133,3 @@ class TrackReads:
     def forget_camera(self, camera: str) -> None:
         for key in [k for k in self._tracks if k[0] == camera]:
             del self._tracks[key]
-
-
-def _iou(a: Box, b: Box) -> float:
-    w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    h = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    inter = max(0, w) * max(0, h)
-    return inter / (a.w * a.h + b.w * b.h - inter) if inter else 0.0

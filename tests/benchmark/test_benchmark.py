@@ -10,14 +10,14 @@ import pytest
 
 from anpr.messages import Box
 from services.ocr import benchmark
-from services.ocr.benchmark import Outcome, Sample, Score, char_accuracy, iou, load_crops, load_photos
+from services.ocr.benchmark import Outcome, Sample, Score, char_accuracy, load_crops, load_photos
 
 
 def test_iou_and_char_accuracy() -> None:
     a = Box(x=0, y=0, w=10, h=10)
-    assert iou(a, a) == 1.0
-    assert iou(a, Box(x=5, y=0, w=10, h=10)) == pytest.approx(50 / 150)
-    assert iou(a, Box(x=20, y=20, w=5, h=5)) == 0.0
+    assert a.iou(a) == 1.0
+    assert a.iou(Box(x=5, y=0, w=10, h=10)) == pytest.approx(50 / 150)
+    assert a.iou(Box(x=20, y=20, w=5, h=5)) == 0.0
     assert char_accuracy("ABC1234", "ABC1234") == 1.0
     assert char_accuracy("ABC1234", "ABC1284") == pytest.approx(6 / 7)
     assert char_accuracy("ABC1234", "BC1234") == pytest.approx(6 / 7)  # one character missing

@@ -33,10 +33,3 @@ def plate_crops(data: Path) -> list[tuple[Path, str, str]]:
     folder = data / "openalpr_seg_and_ocr" / "us"
     with open(folder / "groundtruth.csv", newline="") as fh:
         return [(folder / name, state, plate) for name, state, plate in csv.reader(fh)]
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = ix * iy
-    return inter / (a.w * a.h + b.w * b.h - inter)

@@ -13,7 +13,7 @@ from services.ocr.localise import CascadeLocaliser, build_localiser
 from services.ocr.onnx_engine import OnnxEngine
 from services.ocr.plate_model import PlateOcrModel
 from services.ocr.settings import OcrSettings
-from tests.ocr.helpers import benchmark_photos, iou, plate_crops
+from tests.ocr.helpers import benchmark_photos, plate_crops
 
 
 def test_plate_crops_are_read_right_for_a_clear_majority(engine: OnnxEngine, data_dir: Path) -> None:
@@ -59,7 +59,7 @@ def test_cascade_finds_the_labelled_plate_first(data_dir: Path, ocr_settings: Oc
     first_right = 0
     for photo in photos:
         boxes = localiser.locate(cv2.imread(str(photo.image)))
-        first_right += bool(boxes) and iou(boxes[0], photo.plate_box) > 0.3
+        first_right += bool(boxes) and boxes[0].iou(photo.plate_box) > 0.3
     assert first_right >= 0.85 * len(photos), f"{first_right}/{len(photos)}"
 
 
@@ -69,7 +69,7 @@ def test_read_finds_and_reads_the_plate_in_a_photo(engine: OnnxEngine, data_dir:
     read = engine.read(image)
     assert read is not None
     assert read.text == "CWW2245" and read.confidence > 0.9
-    assert read.box is not None and iou(read.box, photo.plate_box) > 0.3
+    assert read.box is not None and read.box.iou(photo.plate_box) > 0.3
     assert read.candidates[0][0] == "CWW2245" and len(read.candidates) <= 5
 
 
@@ -169,7 +169,7 @@ def test_the_second_localiser_finds_a_long_eu_plate_whole(ocr_settings: OcrSetti
     both = OnnxEngine(ocr_settings.model_copy(update={"second_localiser_model": str(yolo)})).read(image)
     assert cascade_only.text == "RK291"
     assert both.text == "RK291AT"
-    assert iou(both.box, Box(x=249, y=258, w=125, h=28)) >= 0.3
+    assert both.box.iou(Box(x=249, y=258, w=125, h=28)) >= 0.3
 
 
 def test_the_second_localiser_reads_a_long_plate_whole_where_the_cascade_is_confident_of_a_part(
@@ -183,7 +183,7 @@ def test_the_second_localiser_reads_a_long_plate_whole_where_the_cascade_is_conf
     both = OnnxEngine(ocr_settings.model_copy(update={"second_localiser_model": str(yolo)})).read(image)
     assert len(cascade_only.text) == 6 and cascade_only.confidence >= 0.9
     assert both.text == "RK755AJ"
-    assert iou(both.box, Box(x=213, y=200, w=124, h=28)) >= 0.3
+    assert both.box.iou(Box(x=213, y=200, w=124, h=28)) >= 0.3
 
 
 def test_a_california_format_keeps_a_real_california_o(ocr_settings: OcrSettings, data_dir: Path) -> None:

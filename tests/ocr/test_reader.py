@@ -16,7 +16,7 @@ from services.detector.settings import DetectorSettings
 from services.ocr.onnx_engine import OnnxEngine
 from services.ocr.reader import PlateReader
 from services.ocr.settings import OcrSettings
-from tests.ocr.helpers import T0, Labelled, benchmark_photos, iou
+from tests.ocr.helpers import T0, Labelled, benchmark_photos
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_a_real_car_gives_a_complete_read(
     assert read.confidence >= 0.9 and read.candidates[0].text == "CWW2245"
     assert read.engine == "onnx" and read.captured_at == T0
     assert read.vehicle_class is VehicleClass.CAR and read.track_id == car.track_id
-    assert read.plate_box is not None and iou(read.plate_box, photo.plate_box) > 0.5  # frame coordinates
+    assert read.plate_box is not None and read.plate_box.iou(photo.plate_box) > 0.5  # frame coordinates
     snapshot = cv2.imdecode(np.frombuffer(read.snapshot_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert (
         snapshot.shape[1] == 320
