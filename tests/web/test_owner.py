@@ -383,7 +383,10 @@ def test_skip_link_focus_ring_and_new_events_announced(
     assert "#main" not in page.url and page.locator("#view-live").is_visible()  # the view stays
 
     page.click("#tabs a[data-view=search]")
+    # focus() does not wait for the view to show; a hidden input keeps the focus on the tab
+    page.wait_for_selector("#search-form [name=plate]", state="visible")
     page.focus("#search-form [name=plate]")
+    assert page.evaluate("document.activeElement.name") == "plate"
     ring = page.evaluate(
         "() => { const s = getComputedStyle(document.activeElement);"
         " return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor.match(/\\d+/g).map(Number)] }"
