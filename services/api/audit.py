@@ -6,6 +6,10 @@ a gap in the numbering, deleting the newest ones no longer meets the chain head,
 re-forged without the key. `before` / `after` are sealed like plates (they may hold one); `subject`
 is stored plain, so callers never put a plate there.
 
+The hash covers the SHA-256 digest of each sealed field (chain 2), not the field itself, so retention
+can `redact` an old entry, dropping its sealed fields and keeping their digests, and the chain still
+verifies. Entries from before migration 0011 (chain 1) hash the ciphertext and are never redacted.
+
 Appends are serialised by the head row (audit_head, id 1): `record` updates it first, which takes its
 row lock (MariaDB) or the write lock (SQLite) until the caller's transaction ends, so two writers can
 never both extend the same entry. The entry is added in the caller's transaction: the change and its
@@ -39,6 +43,10 @@ HEAD_ID = 1
 TABLE = "audit_log"
 _INFO_KEY = "audit"
 _BATCH = 1000
+CHAIN = 2  # what `record` writes: the hash covers the sealed fields' digests
+# Entries retention never redacts: they hold no plate or address by construction, and they are the
+# trail of the purges and key rotations themselves.
+KEPT_WHOLE = frozenset({"purge", "key_rotate"})
 
 
 class AuditNotConfigured(RuntimeError):
@@ -64,6 +72,16 @@ def attach(sf: async_sessionmaker, cipher: Cipher, secret: bytes, clock: Callabl
     sf.configure(info={_INFO_KEY: AuditContext(cipher, chain_key(secret), clock)})
 
 
+def digest(blob: bytes | None) -> str | None:
+    return None if blob is None else hashlib.sha256(blob).hexdigest()
+
+
+def _sealed_field(row: AuditEntry, blob: bytes | None, kept: str | None) -> str | None:
+    if row.chain == 1:
+        return blob.hex() if blob is not None else None
+    return digest(blob) if blob is not None else kept  # redacted: the digest kept in its place
+
+
 def entry_hash(key: bytes, prev: str, row: AuditEntry) -> str:
     fields = [
         row.seq,
@@ -71,9 +89,11 @@ def entry_hash(key: bytes, prev: str, row: AuditEntry) -> str:
         row.actor,
         row.action,
         row.subject,
-        row.before_ct.hex() if row.before_ct is not None else None,
-        row.after_ct.hex() if row.after_ct is not None else None,
+        _sealed_field(row, row.before_ct, row.before_digest),
+        _sealed_field(row, row.after_ct, row.after_digest),
     ]
+    if row.chain != 1:
+        fields.append(row.chain)
     message = prev.encode() + b"\n" + json.dumps(fields, separators=(",", ":")).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
@@ -114,12 +134,40 @@ async def record(
         subject=subject,
         before_ct=_seal(ctx.cipher, seq, "before", before),
         after_ct=_seal(ctx.cipher, seq, "after", after),
+        chain=CHAIN,
         prev_hash=prev,
     )
     row.hash = entry_hash(ctx.chain_key, prev, row)
     session.add(row)
     await session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(hash=row.hash))
     await session.flush()
+
+
+def _redactable(before: datetime) -> Any:
+    return (
+        (AuditEntry.at < utc_naive(before))
+        & (AuditEntry.chain >= CHAIN)
+        & AuditEntry.action.not_in(KEPT_WHOLE)
+        & (AuditEntry.before_ct.is_not(None) | AuditEntry.after_ct.is_not(None))
+    )
+
+
+async def redact(session: AsyncSession, before: datetime, dry_run: bool = False) -> int:
+    """Drop the sealed `before` / `after` of the entries older than `before` (retention: they may hold
+    a plate), keeping their digests so the chain still verifies; how many entries."""
+    if dry_run:
+        return (
+            await session.scalar(select(func.count()).select_from(AuditEntry).where(_redactable(before))) or 0
+        )
+    done = 0
+    while rows := list(await session.scalars(select(AuditEntry).where(_redactable(before)).limit(_BATCH))):
+        for row in rows:
+            row.before_digest = row.before_digest or digest(row.before_ct)
+            row.after_digest = row.after_digest or digest(row.after_ct)
+            row.before_ct = row.after_ct = None
+        await session.flush()
+        done += len(rows)
+    return done
 
 
 async def append(sf: async_sessionmaker, **entry: Any) -> None:
@@ -194,6 +242,7 @@ async def page(
             subject=r.subject,
             before=unseal(cipher, r.seq, "before", r.before_ct),
             after=unseal(cipher, r.seq, "after", r.after_ct),
+            redacted=(r.before_digest or r.after_digest) is not None,
         )
         for r in rows
     ]

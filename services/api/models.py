@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
 )
@@ -302,7 +303,8 @@ class AuditHead(Base):
 
 class AuditEntry(Base):
     """One audited change. `hash` = HMAC-SHA256 under the audit key of the previous entry's hash and this
-    entry's fields; `before_ct` / `after_ct` are sealed JSON (they may hold a plate)."""
+    entry's fields; `before_ct` / `after_ct` are sealed JSON (they may hold a plate). Under chain 2 the
+    hash covers their SHA-256 digests, kept in `*_digest` once retention has dropped them (audit.py)."""
 
     __tablename__ = "audit_log"
 
@@ -313,6 +315,9 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
     before_ct: Mapped[bytes | None] = mapped_column(Blob, nullable=True)
     after_ct: Mapped[bytes | None] = mapped_column(Blob, nullable=True)
+    chain: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    before_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    after_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

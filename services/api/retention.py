@@ -1,5 +1,7 @@
 """Retention: events older than API_RETENTION_RECORDS_DAYS are deleted, and snapshots older than
 API_RETENTION_SNAPSHOTS_DAYS dropped (the event stays, without its photo); 0 keeps them forever.
+What else may hold a plate goes with the records: dead letters, and the sealed `before` / `after` of
+older audit entries (redacted: the entry and its place in the chain stay, audit.py).
 
 The service purges by itself every API_RETENTION_INTERVAL_S (the first time one interval after
 start-up); `python -m services.api purge [--dry-run]` does it by hand. Each purge that removes
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api import audit
 from services.api.db import utc_naive
-from services.api.models import Alert, Event, Payment, VisitRow
+from services.api.models import Alert, DeadLetter, Event, Payment, VisitRow
 
 log = logging.getLogger("services.api.retention")
 
@@ -44,12 +46,19 @@ class Purged:
     snapshots_before: datetime | None
     events: int
     snapshots: int
+    dead_letters: int = 0
+    audit_entries: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.events or self.snapshots or self.dead_letters or self.audit_entries)
 
     def line(self, dry_run: bool = False) -> str:
         verb = "would purge" if dry_run else "purged"
         records = f"{self.events} event(s) before {_when(self.records_before)}"
         snapshots = f"{self.snapshots} snapshot(s) before {_when(self.snapshots_before)}"
-        return f"{verb} {records}; {snapshots}"
+        others = f"{self.dead_letters} dead letter(s); {self.audit_entries} audit entry(ies) redacted"
+        return f"{verb} {records}; {snapshots}; {others}"
 
 
 def _when(cutoff: datetime | None) -> str:
@@ -72,6 +81,13 @@ async def purge_records(s: AsyncSession, before: datetime, dry_run: bool) -> int
     return _count(await s.execute(delete(Event).where(Event.id.in_(pks))))
 
 
+async def purge_dead_letters(s: AsyncSession, before: datetime, dry_run: bool) -> int:
+    old = DeadLetter.received_at < utc_naive(before)
+    if dry_run:
+        return await s.scalar(select(func.count()).select_from(DeadLetter).where(old)) or 0
+    return _count(await s.execute(delete(DeadLetter).where(old)))  # their chunks cascade
+
+
 async def purge_snapshots(s: AsyncSession, before: datetime, dry_run: bool) -> int:
     old = (Event.time < utc_naive(before)) & Event.snapshot_ct.is_not(None)
     if dry_run:
@@ -89,13 +105,19 @@ async def purge(
 ) -> Purged:
     records_before, snapshots_before = policy.cutoffs(now)
     async with sf() as s, s.begin():
-        events = await purge_records(s, records_before, dry_run) if records_before else 0
+        events = dead = redacted = 0
+        if records_before:
+            events = await purge_records(s, records_before, dry_run)
+            dead = await purge_dead_letters(s, records_before, dry_run)
+            redacted = await audit.redact(s, records_before, dry_run)
         snapshots = await purge_snapshots(s, snapshots_before, dry_run) if snapshots_before else 0
-        result = Purged(records_before, snapshots_before, events, snapshots)
-        if not dry_run and (events or snapshots):
+        result = Purged(records_before, snapshots_before, events, snapshots, dead, redacted)
+        if not dry_run and result.any:
             after = {
                 "events": events,
                 "snapshots": snapshots,
+                "dead_letters": dead,
+                "audit_entries_redacted": redacted,
                 "records_before": _when(records_before),
                 "snapshots_before": _when(snapshots_before),
             }
@@ -114,5 +136,5 @@ async def purge_forever(
         except Exception as exc:  # the database may be away; the next round tries again
             log.error("purge failed (%s); trying again in %.0fs", exc.__class__.__name__, interval_s)
             continue
-        if result.events or result.snapshots:
+        if result.any:
             log.info(result.line())

@@ -262,6 +262,9 @@ class AuditEntryPublic(BaseModel):
     subject: str | None
     before: dict | None
     after: dict | None
+    redacted: bool = Field(
+        default=False, description="before / after dropped by retention (they may have held a plate)"
+    )
 
 
 # -- corrections ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from anpr.messages import EventType
+from services.api.retention import Policy, purge
 from tests.web.conftest import LiveServer, make_event, shot, sign_in
 from tests.web.test_accessibility import AXE, BLOCKING, axe_violations
 
@@ -78,3 +79,25 @@ def test_the_owners_changes_read_as_what_they_changed(server: LiveServer, page: 
     assert details("webhook added") == "url: https://hooks.example.com/anpr"
     assert details("webhook removed") == "before: url: https://hooks.example.com/anpr"
     shot(page, "11-audit-changes")
+
+
+def test_entries_past_retention_show_their_details_were_removed(server: LiveServer, page: Any) -> None:
+    token = server.login(server.new_client("manager"))
+    resp = httpx.post(
+        f"{server.base_url}/api/v1/lists",
+        json={"kind": "watch", "plate": "WAT0002"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert resp.status_code == 201, resp.text
+    a_year_on = datetime.now(timezone.utc) + timedelta(days=366)
+    server.call(purge(server.runtime.sf, Policy(records_days=365, snapshots_days=0), a_year_on, actor="cli"))
+
+    sign_in(page, server, server.new_client())
+    page.click("#tabs a[data-view=audit]")
+    page.wait_for_selector("#audit-table tbody tr")
+    added = page.locator("#audit-table tbody tr", has_text="list: plate added")
+    assert added.locator("[data-label=Details]").text_content() == "removed after the retention period"
+    assert "WAT0002" not in (page.text_content("#audit-table") or "")
+    purged = page.locator("#audit-table tbody tr", has_text="purge")
+    assert "audit_entries_redacted: " in (purged.locator("[data-label=Details]").text_content() or "")

@@ -32,6 +32,7 @@ const show = (v) => (typeof v === "object" && v !== null ? JSON.stringify(v) : S
  */
 function details(entry) {
   const { before, after } = entry;
+  if (entry.redacted) return "removed after the retention period";
   if (before && after) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
     const changes = keys.filter((k) => show(before[k]) !== show(after[k]));
