@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from anpr.inference_only import without_triton
 from anpr.models import ModelMissing, fetch, looks_local
 from anpr.service import StartupError
 from services.detector.settings import model_need
@@ -84,6 +85,7 @@ def _import_ultralytics(*, offline: bool) -> Any:
     os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     if offline:
         os.environ.setdefault("YOLO_OFFLINE", "true")
+    without_triton()
     import ultralytics
     import ultralytics.utils.checks as checks
     import ultralytics.utils.events as events

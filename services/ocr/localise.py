@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from anpr.inference_only import without_triton
 from anpr.messages import Box
 from services.ocr.engine import EngineUnavailable
 from services.ocr.settings import DEFAULT_OIM_MODEL, OcrSettings
@@ -78,6 +79,7 @@ class YoloLocaliser:
             )
         os.environ.setdefault("YOLO_AUTOINSTALL", "false")  # never pip-install at run time
         os.environ.setdefault("YOLO_OFFLINE", "true")
+        without_triton()
         try:
             from ultralytics import YOLO
         except ImportError as exc:

@@ -67,6 +67,27 @@ def test_local_model_keeps_ultralytics_offline() -> None:
     assert out.stdout.splitlines()[-1].split() == ["true", "false", "False"]
 
 
+def test_the_edge_models_load_without_the_kernel_compiler() -> None:
+    """Triton (torch's GPU kernel compiler) would cost ~70 MB of RSS for nothing: inference never uses it."""
+    code = (
+        "import sys; from pathlib import Path; from services.detector.yolo import load_yolo; "
+        "from services.ocr.localise import YoloLocaliser; import numpy as np; "
+        "load_yolo(sys.argv[1]); YoloLocaliser(Path(sys.argv[2]), 0.3).locate(np.zeros((96, 160, 3), np.uint8)); "
+        "import torch.utils._triton as t; "
+        "print(t.has_triton_package(), 'libtriton' in Path('/proc/self/maps').read_text())"
+    )
+    models = REPO.parent / "shared" / "data" / "models"
+    args = [
+        str(models / "fallback" / "yolo11n_int8.tflite"),
+        str(models / "plates" / "yolov8n_plate" / "plate_detector_model_1.pt"),
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1].split() == ["False", "False"]
+
+
 def test_service_exits_with_the_error_when_the_model_is_missing(tmp_path: Path) -> None:
     env = os.environ | {
         "DETECTOR_MODEL": str(tmp_path / "nope.tflite"),
