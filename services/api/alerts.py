@@ -236,17 +236,25 @@ class AlertingEventStore(LiveEventStore):
                 await self.alerts.on_stored(event)
             except Exception as exc:
                 log.error("alert check of event %s failed: %s", event.event_id, type(exc).__name__)
-            try:
-                await self._check_unpaid(event)
-            except Exception as exc:
-                log.error("unpaid check of event %s failed: %s", event.event_id, type(exc).__name__)
+            await self._check_unpaid(str(event.event_id))
         return stored
 
-    async def _check_unpaid(self, event: EventMessage) -> None:
+    async def corrected(self, event_id: str) -> None:
+        # a merge or a corrected exit plate may complete a visit that leaves owing
+        await self._check_unpaid(event_id)
+
+    async def _check_unpaid(self, event_id: str) -> None:
+        """Whatever happens here, the event or the correction stays stored."""
+        try:
+            await self._raise_if_unpaid(event_id)
+        except Exception as exc:
+            log.error("unpaid check of event %s failed: %s", event_id, type(exc).__name__)
+
+    async def _raise_if_unpaid(self, event_id: str) -> None:
         if self.billing is None:
             return
         async with self.sf() as s:
-            pk = select(Event.id).where(Event.event_id == str(event.event_id)).scalar_subquery()
+            pk = select(Event.id).where(Event.event_id == event_id).scalar_subquery()
             row = await s.scalar(
                 select(VisitRow).where(
                     (VisitRow.exit_pk == pk) | (VisitRow.entry_pk == pk), VisitRow.exit_pk.is_not(None)

@@ -109,6 +109,7 @@ class Corrections:
             e = await self._event(s, event_id)
             fix = await self._apply(s, e, actor=actor, action="correction.plate", plate=plate)
             await s.commit()
+        await self._store.corrected(e.event_id)
         return self._public(e, fix, plate)
 
     async def void(self, event_id: uuid.UUID, voided: bool, actor: str) -> CorrectionPublic:
@@ -117,6 +118,7 @@ class Corrections:
             action = "correction.void" if voided else "correction.restore"
             fix = await self._apply(s, e, actor=actor, action=action, voided=voided)
             await s.commit()
+        await self._store.corrected(e.event_id)
         return self._public(e, fix, None)
 
     async def _visit(self, s: AsyncSession, key: uuid.UUID) -> VisitRow:
@@ -174,7 +176,9 @@ class Corrections:
             await s.commit()
             merged = await s.scalar(select(VisitRow).where(VisitRow.entry_pk == entry_pk))
             assert merged is not None
-            return (await store.visits_public(s, [merged]))[0]
+            visit = (await store.visits_public(s, [merged]))[0]
+        await store.corrected(exit_event.event_id)
+        return visit
 
     async def history(self, event_id: uuid.UUID) -> list[CorrectionPublic]:
         """Every correction of the event, oldest first."""

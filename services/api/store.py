@@ -93,6 +93,10 @@ class EventStore:
         """Store `event` once: False when its event_id is already stored."""
         return await self.ingest_many([event]) == 1
 
+    async def corrected(self, event_id: str) -> None:
+        """A correction re-paired the event `event_id` (committed); the alerting store checks the visit
+        it completes, as if the event had just arrived."""
+
     async def ingest_many(self, events: Sequence[EventMessage]) -> int:
         """Store a burst in one transaction (bulk inserts, pairing per burst), each event once; returns
         how many were new. Rows are the same as ingesting the events one by one, in any order."""

@@ -63,3 +63,26 @@ async def test_a_failing_unpaid_check_never_fails_the_ingest(api: Api, monkeypat
     await ingest(api, event("BROKE1", OUT, t0 + timedelta(minutes=50)))  # 201 (asserted in ingest)
     visit = await api.runtime.store.visit_by_key(str(entry.event_id))
     assert visit is not None and visit.status == "completed"
+
+
+async def test_a_merge_that_completes_an_unpaid_visit_raises_left_unpaid(api: Api) -> None:
+    owner = await api.new_client("owner")
+    headers = await api.session(owner)
+    tariff = {"currency": "USD", "standard": {"grace_minutes": 10, "period_price": 200}}
+    assert (await api.http.post("/api/v1/tariffs", headers=headers, json=tariff)).status_code == 201
+    api.clock.advance(minutes=1)
+    t0 = api.clock()
+    entry = event("MERGE1", IN, t0)
+    misread_exit = event("MERGE7", OUT, t0 + timedelta(hours=1, minutes=30), camera="gate-out")
+    await ingest(api, entry)
+    api.clock.advance(hours=2)
+    await ingest(api, misread_exit)  # two broken visits: no fee completes, no alert
+    headers = await api.session(owner)
+    assert (await api.http.get("/api/v1/alerts", headers=headers)).json()["items"] == []
+
+    body = {"visit_keys": [str(entry.event_id), str(misread_exit.event_id)]}
+    resp = await api.http.post("/api/v1/visits/merge", headers=headers, json=body)
+    assert resp.status_code == 200, resp.text
+    page = (await api.http.get("/api/v1/alerts", headers=headers)).json()
+    assert [(a["kind"], a["plate"]) for a in page["items"]] == [("left_unpaid", "MERGE1")]
+    assert page["items"][0]["visit_key"] == str(entry.event_id) and "400" in page["items"][0]["detail"]
