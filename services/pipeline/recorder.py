@@ -22,12 +22,14 @@ import pytz
 from anpr.bus import Bus
 from anpr.images import decode_jpeg
 from anpr.messages import (
+    Box,
     EventMessage,
     EventType,
     FrameMessage,
     Kind,
     PlateRead,
     ReadsMessage,
+    VehicleClass,
     VehiclesMessage,
     topic,
 )
@@ -84,6 +86,13 @@ class _Held:
     frame: FrameMessage
 
 
+@dataclass(frozen=True)
+class _Vehicle:
+    box: Box
+    vehicle_class: VehicleClass
+    track_id: int | None
+
+
 class Recorder:
     def __init__(
         self,
@@ -107,7 +116,7 @@ class Recorder:
         self.banner_s = banner_s
         self.reads: list[tuple[str, PlateRead, int]] = []
         self.events: list[EventMessage] = []
-        self._vehicles: dict[tuple[str, int], VehiclesMessage] = {}
+        self._vehicles: dict[tuple[str, int], tuple[_Vehicle, ...]] = {}
         self._frame_reads: dict[tuple[str, int], ReadsMessage] = {}
         self._track_labels: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._banners: list[_Banner] = []
@@ -126,7 +135,10 @@ class Recorder:
 
     def _on_vehicles(self, _topic: str, msg: VehiclesMessage) -> None:
         if self.write_video or self.live_view:  # kept until the frame is drawn
-            self._vehicles[(msg.camera, msg.seq)] = msg
+            # what is drawn alone: the crops' JPEGs would be held for hold_s too
+            self._vehicles[(msg.camera, msg.seq)] = tuple(
+                _Vehicle(v.box, v.vehicle_class, v.track_id) for v in msg.vehicles
+            )
 
     def _on_reads(self, _topic: str, msg: ReadsMessage) -> None:
         if self.write_video or self.live_view:
@@ -203,7 +215,7 @@ class Recorder:
         if image is None:
             return None
         if vehicles:
-            for v in vehicles.vehicles:
+            for v in vehicles:
                 x1, y1, x2, y2 = v.box.xyxy
                 cv2.rectangle(image, (x1, y1), (x2, y2), GREEN, 2)
                 label = f"{v.vehicle_class.value}" + (f" #{v.track_id}" if v.track_id is not None else "")

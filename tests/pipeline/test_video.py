@@ -3,6 +3,7 @@ event's own time (the sighting closes up to the aggregator's window later)."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +15,17 @@ import pytest
 
 from anpr.bus import MemoryBus
 from anpr.images import encode_jpeg
-from anpr.messages import EventMessage, EventType, FrameMessage, Kind, VehicleClass, topic
+from anpr.messages import (
+    Box,
+    EventMessage,
+    EventType,
+    FrameMessage,
+    Kind,
+    VehicleClass,
+    VehicleCrop,
+    VehiclesMessage,
+    topic,
+)
 from services.pipeline.recorder import VIDEO_NAME, Recorder
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -105,3 +116,39 @@ def test_headless_chromium_plays_the_video(recorded: Path, tmp_path: Path) -> No
     assert played["width"] == 320
     assert 5.5 <= played["mediaTime"] <= 40
     assert played["duration"] == pytest.approx(40, abs=1)
+
+
+def test_the_frames_held_for_the_marks_keep_no_vehicle_crops(tmp_path: Path) -> None:
+    """Frames are held hold_s behind the footage with what was found in them: the boxes, not the
+    vehicles' crop JPEGs (two cars at 18 frames/s for 35 s: ~60 MB)."""
+    bus = MemoryBus()
+    recorder = Recorder(tmp_path, "UTC", (), fps=1.0, hold_s=35.0, write_video=True)
+    recorder.attach(bus, PREFIX)
+    jpeg = encode_jpeg(np.full((720, 1280, 3), 90, np.uint8), 90)  # one frame's bytes, held 30 times
+    noise = np.random.default_rng(7)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for seq in range(30):
+            at = T0 + timedelta(seconds=seq)
+            crop = VehicleCrop(
+                vehicle_class=VehicleClass.CAR, confidence=0.9, track_id=1, box=Box(x=0, y=0, w=640, h=480),
+                crop_box=Box(x=0, y=0, w=640, h=480),
+                jpeg=encode_jpeg(noise.integers(0, 255, (480, 640, 3), np.uint8), 90),
+            )  # fmt: skip
+            bus.publish(
+                topic(PREFIX, Kind.VEHICLES, "gate"),
+                VehiclesMessage(
+                    camera="gate", seq=seq, captured_at=at, width=1280, height=720, vehicles=(crop,)
+                ),
+            )
+            recorder.frame_done(
+                FrameMessage(camera="gate", seq=seq, captured_at=at, width=1280, height=720, jpeg=jpeg)
+            )
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert recorder.frames_written == 0  # all 30 still held
+    assert held < 3_000_000, held  # the 30 noisy crops alone are ~15 MB of JPEG
+    recorder.close()
+    assert recorder.frames_written == 30
