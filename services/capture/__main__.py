@@ -12,6 +12,7 @@ import signal
 import threading
 
 from anpr.bus import MqttBus
+from anpr.heap import keep_frames_off_the_heap
 from anpr.service import load_settings
 from services.capture.backpressure import FramePump, InFlightWindow
 from services.capture.capture import Capture, CaptureError
@@ -29,6 +30,7 @@ stamped CAPTURE_START_TIME, by default the file's modification time."""
 
 def main() -> int:
     settings = load_settings(CaptureSettings, "capture", about=ABOUT)
+    keep_frames_off_the_heap()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

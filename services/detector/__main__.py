@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anpr.heap import keep_frames_off_the_heap
 from anpr.models import require
 from anpr.service import build_stage, load_settings, serve
 from services.detector.detector import VehicleDetector
@@ -20,6 +21,7 @@ def start(settings: DetectorSettings) -> VehicleDetector:
 
 def main() -> None:
     settings = load_settings(DetectorSettings, "detector", about=ABOUT, check=start)
+    keep_frames_off_the_heap()
     stage = build_stage("detector", lambda: start(settings))
     serve("detector", settings, lambda bus: wire(bus, settings, stage))
 

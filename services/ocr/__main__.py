@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anpr.heap import keep_frames_off_the_heap
 from anpr.models import require
 from anpr.service import build_stage, load_settings, serve
 from services.ocr.reader import PlateReader
@@ -21,6 +22,7 @@ def start(settings: OcrSettings) -> PlateReader:
 
 def main() -> None:
     settings = load_settings(OcrSettings, "ocr", about=ABOUT, check=start)
+    keep_frames_off_the_heap()
     stage = build_stage("ocr", lambda: start(settings))
     serve("ocr", settings, lambda bus: wire(bus, settings, stage))
 

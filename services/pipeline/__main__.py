@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
+from anpr.heap import keep_frames_off_the_heap
 from anpr.logs import setup_logging
 from anpr.models import require
 from anpr.service import StartupError
@@ -26,6 +27,7 @@ from services.pipeline.viewer import Viewer
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    keep_frames_off_the_heap()
     base = Path(args.relative_to or ".")
     try:
         settings = PipelineSettings(**_cli_overrides(args, base))

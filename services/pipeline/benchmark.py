@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from anpr.heap import keep_frames_off_the_heap
 from anpr.logs import setup_logging
 from services.aggregator.sightings import Aggregator
 from services.capture.capture import Capture
@@ -335,6 +336,7 @@ def _shown(e: Event) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_frames_off_the_heap()  # as the run does
     p = argparse.ArgumentParser(
         prog="python -m services.pipeline.benchmark", description=__doc__.split("\n\n")[0]
     )
