@@ -4,12 +4,17 @@ The recorder listens to the bus like any other consumer (vehicles, reads, events
 decided only when its sighting closes, up to the aggregator's window after the car has gone, so the
 video is written `hold_s` of footage behind: each mark is drawn from the frame at the event's own
 time (its best read), when the car is at the gate, not seconds later.
+
+A camera run may last for days: `events.csv` gets each event's row as it is decided (a crash loses
+none), and what is kept for the end of the run holds no pictures (reads and events without their
+snapshots), so memory grows by a few hundred bytes per read, not by a JPEG.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import os
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,6 +98,28 @@ class _Vehicle:
     track_id: int | None
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A read as the CSV and the drawing need it: no snapshot, no candidates."""
+
+    camera: str
+    seq: int
+    captured_at: datetime
+    normalized: str
+    confidence: float
+    vehicle_class: VehicleClass
+    track_id: int | None
+    engine: str
+    plate_box: Box | None
+
+    @classmethod
+    def of(cls, camera: str, seq: int, r: PlateRead) -> _Read:
+        return cls(
+            camera, seq, r.captured_at, r.normalized, r.confidence, r.vehicle_class, r.track_id, r.engine,
+            r.plate_box,
+        )  # fmt: skip
+
+
 class Recorder:
     def __init__(
         self,
@@ -114,10 +141,10 @@ class Recorder:
         self.write_video = write_video
         self.video_preset = video_preset
         self.banner_s = banner_s
-        self.reads: list[tuple[str, PlateRead, int]] = []
-        self.events: list[EventMessage] = []
+        self.reads: list[_Read] = []
+        self.events: list[EventMessage] = []  # without their snapshots
         self._vehicles: dict[tuple[str, int], tuple[_Vehicle, ...]] = {}
-        self._frame_reads: dict[tuple[str, int], ReadsMessage] = {}
+        self._frame_reads: dict[tuple[str, int], tuple[_Read, ...]] = {}
         self._track_labels: OrderedDict[tuple[str, int], str] = OrderedDict()
         self._banners: list[_Banner] = []
         self._held: deque[_Held] = deque()
@@ -126,6 +153,10 @@ class Recorder:
         self._writer: VideoWriter | None = None
         self.frames_written = 0
         output_dir.mkdir(parents=True, exist_ok=True)
+        self._events_file = open(output_dir / EVENTS_CSV_NAME, "w", newline="")  # noqa: SIM115 (closed in close)
+        self._events_csv = csv.writer(self._events_file)
+        self._events_csv.writerow(EVENTS_COLUMNS)
+        self._events_file.flush()
 
     # -- bus side ------------------------------------------------------------------------------------
     def attach(self, bus: Bus, prefix: str) -> None:
@@ -141,10 +172,11 @@ class Recorder:
             )
 
     def _on_reads(self, _topic: str, msg: ReadsMessage) -> None:
+        reads = tuple(_Read.of(msg.camera, msg.seq, r) for r in msg.reads)
         if self.write_video or self.live_view:
-            self._frame_reads[(msg.camera, msg.seq)] = msg
-        for read in msg.reads:
-            self.reads.append((msg.camera, read, msg.seq))
+            self._frame_reads[(msg.camera, msg.seq)] = reads
+        self.reads.extend(reads)
+        for read in reads:
             if read.track_id is not None:
                 key = (msg.camera, read.track_id)
                 self._track_labels[key] = f"{display(read.normalized, self.formats)} {read.confidence:.2f}"
@@ -153,7 +185,10 @@ class Recorder:
                     self._track_labels.popitem(last=False)
 
     def _on_event(self, _topic: str, event: EventMessage) -> None:
+        event = event.model_copy(update={"snapshot_jpeg": None})
         self.events.append(event)
+        self._events_csv.writerow(self._event_row(event))
+        self._events_file.flush()
         color = GREEN if event.type is EventType.ENTRY else AMBER
         local = event.time.astimezone(self.tz).strftime("%H:%M:%S")
         text = f"{event.type.value.upper()} {display(event.plate, self.formats)} at {local}"
@@ -222,7 +257,7 @@ class Recorder:
                 plate = self._track_labels.get((frame.camera, v.track_id)) if v.track_id is not None else None
                 _label(image, label + (f" | {plate}" if plate else ""), (x1, max(0, y1 - 6)), GREEN)
         if reads:
-            for r in reads.reads:
+            for r in reads:
                 if r.plate_box is not None:
                     x1, y1, x2, y2 = r.plate_box.xyxy
                     cv2.rectangle(image, (x1, y1), (x2, y2), AMBER, 2)
@@ -243,6 +278,7 @@ class Recorder:
             self._writer.close()
             self._writer = None
         self._write_reads_csv()
+        self._events_file.close()
         self._write_events_csv()
 
     def _write_reads_csv(self) -> None:
@@ -251,14 +287,14 @@ class Recorder:
         with open(self.output_dir / READS_CSV_NAME, "w", newline="") as fh:
             out = csv.writer(fh)
             out.writerow(READS_COLUMNS)
-            for camera, r, seq in self.reads:
-                event = best.get((camera, r.captured_at))
+            for r in self.reads:
+                event = best.get((r.camera, r.captured_at))
                 out.writerow(
                     [
                         self._local(r.captured_at),
                         r.captured_at.isoformat(),
-                        camera,
-                        seq,
+                        r.camera,
+                        r.seq,
                         display(r.normalized, self.formats),
                         r.normalized,
                         f"{r.confidence:.4f}",
@@ -271,26 +307,31 @@ class Recorder:
                 )
 
     def _write_events_csv(self) -> None:
-        with open(self.output_dir / EVENTS_CSV_NAME, "w", newline="") as fh:
+        # Written as they were decided; sorted by time once the run is over (cameras interleave).
+        path = self.output_dir / EVENTS_CSV_NAME
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", newline="") as fh:
             out = csv.writer(fh)
             out.writerow(EVENTS_COLUMNS)
             for e in sorted(self.events, key=lambda e: e.time):
-                out.writerow(
-                    [
-                        self._local(e.time),
-                        e.time.isoformat(),
-                        e.type.value,
-                        display(e.plate, self.formats),
-                        e.plate,
-                        f"{e.confidence:.4f}",
-                        e.camera,
-                        e.vehicle_class.value,
-                        e.read_count,
-                        self._local(e.first_seen),
-                        self._local(e.last_seen),
-                        str(e.event_id),
-                    ]
-                )
+                out.writerow(self._event_row(e))
+        os.replace(tmp, path)
+
+    def _event_row(self, e: EventMessage) -> list[object]:
+        return [
+            self._local(e.time),
+            e.time.isoformat(),
+            e.type.value,
+            display(e.plate, self.formats),
+            e.plate,
+            f"{e.confidence:.4f}",
+            e.camera,
+            e.vehicle_class.value,
+            e.read_count,
+            self._local(e.first_seen),
+            self._local(e.last_seen),
+            str(e.event_id),
+        ]
 
     def _local(self, t: datetime) -> str:
         return t.astimezone(self.tz).isoformat(timespec="milliseconds")
