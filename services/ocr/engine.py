@@ -31,7 +31,9 @@ class PlateEngine(Protocol):
     name: str
 
     def read(self, crop: np.ndarray) -> PlateResult | None:
-        """The best plate read in a BGR vehicle crop, or None when no plate was found."""
+        """The best plate read in a BGR vehicle crop, or None when no plate was found. An engine that
+        found a plate but read nothing in it may say so with an empty text at confidence 0: the track
+        is then looked at again on the next frame (memory.py)."""
         ...
 
 

@@ -62,11 +62,23 @@ class CascadeLocaliser:
         boxes, _levels, weights = self._cascade.detectMultiScale3(
             gray, 1.1, self._neighbours, minSize=self._min_size, outputRejectLevels=True
         )
-        order = np.argsort(-np.asarray(weights, dtype=np.float64).ravel()) if len(boxes) else []
         found = (
-            _box(*(np.array([x, y, x + w, y + h]) * scale), image) for x, y, w, h in (boxes[i] for i in order)
+            _box(*(np.array([x, y, x + w, y + h]) * scale), image)
+            for x, y, w, h in (boxes[i] for i in strongest_first(boxes, weights))
         )
         return [b for b in found if b is not None]
+
+
+def strongest_first(boxes: Any, weights: Any) -> list[int]:
+    """The cascade's boxes by weight, ties by position and size. OpenCV gathers them from parallel
+    workers in whatever order they finish, and the reader tries boxes in this order, so without the
+    tie-break two runs over the same frame could read different plates."""
+    if not len(boxes):
+        return []
+    rows = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    weight = np.asarray(weights, dtype=np.float64).ravel()
+    # lexsort's last key is the primary one
+    return [int(i) for i in np.lexsort((rows[:, 3], rows[:, 2], rows[:, 0], rows[:, 1], -weight))]
 
 
 class YoloLocaliser:

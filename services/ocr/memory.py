@@ -11,7 +11,10 @@ A track whose looks find no plate at all (a car seen from the side, a truck in t
 parked in view) is looked at less and less often: after `free_misses` fruitless looks in a row it
 waits `miss_wait_s`, doubling with each further miss up to `miss_wait_max_s` of capture time, unless
 its box grows by `miss_growth` over the box of its last look (it is coming closer: a plate that shows
-for a few frames as a car drives up is looked at on them). Any read ends the wait. So
+for a few frames as a car drives up is looked at on them). Any read ends the wait, and a look that
+found a plate but could not read it is looked at again on the next frame, without counting as a miss:
+the plate is there and may be readable a frame later (parkpow's truck 34R01357: the cascade finds its
+number on frame 50, unreadable, and it reads on frame 51 only). So
 the cost of a car in view follows the footage's seconds, not its frame rate, and a plate that shows
 for as long as `miss_wait_max_s` is still looked at.
 """
@@ -40,6 +43,7 @@ class _Track:
     looked_at: datetime | None = None  # the last of those looks
     looked_area: int = 0  # and its vehicle box area
     box: Box | None = None  # where it was last seen
+    plate_seen: bool = False  # the last look found a plate it could not read
 
 
 class TrackReads:
@@ -99,7 +103,7 @@ class TrackReads:
         )
 
     def _looks_again(self, track: _Track, area: int, at: datetime) -> bool:
-        if track.misses < self.free_misses or track.looked_at is None:
+        if track.plate_seen or track.misses < self.free_misses or track.looked_at is None:
             return True
         if area >= track.looked_area * (1 + self.miss_growth):
             return True
@@ -109,16 +113,20 @@ class TrackReads:
     def read(self, key: TrackKey, area: int, at: datetime, confident: bool, box: Box | None = None) -> None:
         """The track was read in this frame; `confident`: at or above the confident level."""
         track = self._remember(key, at, box)
-        track.misses = 0
+        track.misses, track.plate_seen = 0, False
         if confident:
             track.confident += 1
             track.area = max(track.area, area)
 
-    def missed(self, key: TrackKey, area: int, at: datetime, box: Box | None = None) -> None:
-        """The track was looked at in this frame and no plate was read."""
+    def missed(
+        self, key: TrackKey, area: int, at: datetime, box: Box | None = None, plate_seen: bool = False
+    ) -> None:
+        """The track was looked at in this frame and no plate was read (`plate_seen`: one was found)."""
         track = self._remember(key, at, box)
-        track.misses += 1
-        track.looked_at, track.looked_area = at, area
+        track.plate_seen = plate_seen
+        if not plate_seen:
+            track.misses += 1
+            track.looked_at, track.looked_area = at, area
 
     def _remember(self, key: TrackKey, at: datetime, box: Box | None) -> _Track:
         track = self._tracks.get(key)

@@ -65,24 +65,23 @@ class OnnxEngine:
         self.views = settings.views
 
     def read(self, crop: np.ndarray) -> PlateResult | None:
-        best = self._read_boxes(crop, self.localiser, self.max_plates)
-        if self.second_localiser is None or not self._doubtful(best):
-            return best
-        # a long or two-row plate the US cascade cut short, or no plate found: the YOLO model's best box
-        other = self._read_boxes(crop, self.second_localiser, 1)
-        if other is None:
-            return best
-        if best is None or (_whole_of(other, best) and other.confidence >= WHOLE_AT_LEAST):
-            return other
-        return other if best.confidence < SECOND_WINS_BELOW and other.confidence > best.confidence else best
+        boxes = self._boxes(crop, self.localiser, self.max_plates)
+        best = self.read_regions(crop, boxes) if boxes else None
+        if self.second_localiser is not None and self._doubtful(best):
+            # a long or two-row plate the US cascade cut short, or no plate found: the YOLO model's best box
+            others = self._boxes(crop, self.second_localiser, 1)
+            best = _better(best, self.read_regions(crop, others) if others else None)
+            boxes = boxes or others
+        if best is None and boxes:  # a plate found that no reader could read (yet): see PlateResult
+            return PlateResult(boxes[0], "", "", 0.0, ())
+        return best
 
     def _doubtful(self, best: PlateResult | None) -> bool:
         """A read that may be part of a longer plate: short, not confident, or none at all."""
         return best is None or len(best.text) < self.second_shorter or best.confidence < self.second_below
 
-    def _read_boxes(self, crop: np.ndarray, localiser: Localiser, limit: int) -> PlateResult | None:
-        boxes = [_with_margin(b, crop) for b in localiser.locate(crop)[:limit]]
-        return self.read_regions(crop, boxes) if boxes else None
+    def _boxes(self, crop: np.ndarray, localiser: Localiser, limit: int) -> list[Box]:
+        return [_with_margin(b, crop) for b in localiser.locate(crop)[:limit]]
 
     def read_regions(self, image: np.ndarray, boxes: list[Box]) -> PlateResult | None:
         """Read each box of `image` as a plate and keep the most confident read."""
@@ -141,6 +140,15 @@ def _with_margin(box: Box, image: np.ndarray) -> Box:
     x1, y1 = max(0, box.x - dx), max(0, box.y - dy)
     x2, y2 = min(w, box.x + box.w + dx), min(h, box.y + box.h + dy)
     return Box(x=x1, y=y1, w=max(1, x2 - x1), h=max(1, y2 - y1))
+
+
+def _better(best: PlateResult | None, other: PlateResult | None) -> PlateResult | None:
+    """The first localiser's read or the second's, whichever is the plate."""
+    if other is None:
+        return best
+    if best is None or (_whole_of(other, best) and other.confidence >= WHOLE_AT_LEAST):
+        return other
+    return other if best.confidence < SECOND_WINS_BELOW and other.confidence > best.confidence else best
 
 
 def _whole_of(other: PlateResult, part: PlateResult) -> bool:

@@ -41,13 +41,13 @@ class PlateReader:
             area = vehicle.box.w * vehicle.box.h
             if key is not None and not self.tracks.wants(key, area, msg.captured_at, vehicle.box):
                 continue
-            read = self._read(msg, vehicle)
+            read, plate_seen = self._read(msg, vehicle)
             if read is not None:
                 reads.append(read)
             if key is None:
                 continue
             if read is None:  # no plate, or none readable: looked at less often while that lasts
-                self.tracks.missed(key, area, msg.captured_at, vehicle.box)
+                self.tracks.missed(key, area, msg.captured_at, vehicle.box, plate_seen)
             else:
                 confident = read.confidence >= self.settings.confident_read
                 self.tracks.read(key, area, msg.captured_at, confident, vehicle.box)
@@ -61,10 +61,19 @@ class PlateReader:
             end_of_stream=msg.end_of_stream,
         )
 
-    def _read(self, msg: VehiclesMessage, vehicle: VehicleCrop) -> PlateRead | None:
+    def _read(self, msg: VehiclesMessage, vehicle: VehicleCrop) -> tuple[PlateRead | None, bool]:
+        """The vehicle's plate read, and whether a plate was seen at all (read or not)."""
         crop = self._decode(msg, vehicle)
         if crop is None:
-            return None
+            return None, False
+        result = self._engine_read(msg, vehicle, crop)
+        if result is None:
+            return None, False
+        return self._plate_read(msg, vehicle, crop, result), True
+
+    def _engine_read(
+        self, msg: VehiclesMessage, vehicle: VehicleCrop, crop: np.ndarray
+    ) -> PlateResult | None:
         try:
             result = self.engine.read(crop)
         except Exception:  # one odd crop must not cost the whole frame's message
@@ -76,7 +85,12 @@ class PlateReader:
                 self.engine.name,
             )
             return None
-        if result is None or result.confidence < self.settings.min_confidence:
+        return result
+
+    def _plate_read(
+        self, msg: VehiclesMessage, vehicle: VehicleCrop, crop: np.ndarray, result: PlateResult
+    ) -> PlateRead | None:
+        if result.confidence < self.settings.min_confidence:
             return None
         normalized = normalize(result.text)
         if not 1 <= len(normalized) <= 12:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from anpr.messages import Box
 from services.ocr.engine import EngineUnavailable
-from services.ocr.localise import CascadeLocaliser, build_localiser
+from services.ocr.localise import CascadeLocaliser, build_localiser, strongest_first
 from services.ocr.onnx_engine import OnnxEngine
 from services.ocr.plate_model import PlateOcrModel
 from services.ocr.settings import OcrSettings
@@ -61,6 +63,19 @@ def test_cascade_finds_the_labelled_plate_first(data_dir: Path, ocr_settings: Oc
         boxes = localiser.locate(cv2.imread(str(photo.image)))
         first_right += bool(boxes) and boxes[0].iou(photo.plate_box) > 0.3
     assert first_right >= 0.85 * len(photos), f"{first_right}/{len(photos)}"
+
+
+def test_the_cascade_boxes_come_in_one_order_whatever_order_opencv_found_them() -> None:
+    """OpenCV's parallel workers hand the boxes back in the order they finish; equal weights must
+    not leave the reader's order (and so its read) to that."""
+    boxes = np.array([[40, 10, 80, 20], [5, 30, 60, 18], [5, 10, 60, 18], [90, 50, 50, 15]])
+    weights = np.array([1.5, 2.0, 2.0, 1.5])
+    expected = [boxes[i].tolist() for i in strongest_first(boxes, weights)]
+    assert expected[0] == [5, 10, 60, 18] and expected[1] == [5, 30, 60, 18]  # top first among equals
+    for order in itertools.permutations(range(4)):
+        shuffled, w = boxes[list(order)], weights[list(order)]
+        assert [shuffled[i].tolist() for i in strongest_first(shuffled, w)] == expected
+    assert strongest_first((), ()) == []
 
 
 def test_read_finds_and_reads_the_plate_in_a_photo(engine: OnnxEngine, data_dir: Path) -> None:
