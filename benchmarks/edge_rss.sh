@@ -9,6 +9,8 @@ VIDEO=${1:-$DATA/videos/us_gate_sequence.mp4}
 export DETECTOR_MODEL=${DETECTOR_MODEL:-$DATA/models/fallback/yolo11n_int8.tflite}
 export OCR_LOCALISER_MODEL=${OCR_LOCALISER_MODEL:-$DATA/models/plates/openalpr_us/us.xml}
 export OCR_READER_MODEL=${OCR_READER_MODEL:-$DATA/models/peers/fast_plate_ocr/cct_xs_v1_global.onnx}
+export OCR_SECOND_LOCALISER_MODEL=${OCR_SECOND_LOCALISER_MODEL-$DATA/models/plates/yolov8n_plate/plate_detector_model_1.pt}
+export OCR_SECOND_READER_MODEL=${OCR_SECOND_READER_MODEL-$DATA/models/peers/fast_plate_ocr/cct_xs_v2_global.onnx}
 export ANPR_TOPIC_PREFIX=rss$$ ANPR_ENV_FILE=/nonexistent/.env CAPTURE_SOURCE=$VIDEO CAPTURE_PACE=fast
 WORK=$(mktemp -d)
 export AGGREGATOR_STATE_FILE=$WORK/state.json

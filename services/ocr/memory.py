@@ -12,9 +12,10 @@ parked in view) is looked at less and less often: after `free_misses` fruitless 
 waits `miss_wait_s`, doubling with each further miss up to `miss_wait_max_s` of capture time, unless
 its box grows by `miss_growth` over the box of its last look (it is coming closer: a plate that shows
 for a few frames as a car drives up is looked at on them). Any read ends the wait, and a look that
-found a plate but could not read it is looked at again on the next frame, without counting as a miss:
-the plate is there and may be readable a frame later (parkpow's truck 34R01357: the cascade finds its
-number on frame 50, unreadable, and it reads on frame 51 only). So
+found a plate but could not read it gets one more look on the next frame: the plate is there and may
+be readable a frame later (parkpow's truck 34R01357: the cascade finds its number on frame 50,
+unreadable, and it reads on frame 51 only). One, not a look on every frame while the plate shows: a
+parked car whose plate never reads would cost every frame again. So
 the cost of a car in view follows the footage's seconds, not its frame rate, and a plate that shows
 for as long as `miss_wait_max_s` is still looked at.
 """
@@ -43,7 +44,7 @@ class _Track:
     looked_at: datetime | None = None  # the last of those looks
     looked_area: int = 0  # and its vehicle box area
     box: Box | None = None  # where it was last seen
-    plate_seen: bool = False  # the last look found a plate it could not read
+    look_next: bool = False  # the last look found a plate it could not read: one more look
 
 
 class TrackReads:
@@ -103,7 +104,7 @@ class TrackReads:
         )
 
     def _looks_again(self, track: _Track, area: int, at: datetime) -> bool:
-        if track.plate_seen or track.misses < self.free_misses or track.looked_at is None:
+        if track.look_next or track.misses < self.free_misses or track.looked_at is None:
             return True
         if area >= track.looked_area * (1 + self.miss_growth):
             return True
@@ -113,7 +114,7 @@ class TrackReads:
     def read(self, key: TrackKey, area: int, at: datetime, confident: bool, box: Box | None = None) -> None:
         """The track was read in this frame; `confident`: at or above the confident level."""
         track = self._remember(key, at, box)
-        track.misses, track.plate_seen = 0, False
+        track.misses, track.look_next = 0, False
         if confident:
             track.confident += 1
             track.area = max(track.area, area)
@@ -123,10 +124,9 @@ class TrackReads:
     ) -> None:
         """The track was looked at in this frame and no plate was read (`plate_seen`: one was found)."""
         track = self._remember(key, at, box)
-        track.plate_seen = plate_seen
-        if not plate_seen:
-            track.misses += 1
-            track.looked_at, track.looked_area = at, area
+        track.look_next = plate_seen and not track.look_next  # not after the extra look itself
+        track.misses += 1
+        track.looked_at, track.looked_area = at, area
 
     def _remember(self, key: TrackKey, at: datetime, box: Box | None) -> _Track:
         track = self._tracks.get(key)

@@ -117,20 +117,20 @@ def test_a_read_ends_the_wait() -> None:
     assert memory.wants(("a", 1), AREA, after(1.1))
 
 
-def test_a_plate_found_but_not_read_is_looked_at_on_the_next_frame() -> None:
-    """The plate is there and may read a frame later; such a look is no miss, so the waits go on where
-    they were once the plate is gone again."""
+def test_a_plate_found_but_not_read_gets_one_more_look_on_the_next_frame() -> None:
+    """The plate is there and may read a frame later; one extra look, not one per frame while an
+    unreadable plate shows (a parked car's would cost every frame again)."""
     memory = TrackReads(10, 5, free_misses=0, miss_wait_s=0.4, miss_wait_max_s=0.4, miss_growth=0.05)
     memory.missed(("a", 1), AREA, T)
     assert not memory.wants(("a", 1), AREA, after(0.1))
     assert memory.wants(("a", 1), AREA, after(0.4))
     memory.missed(("a", 1), AREA, after(0.4), plate_seen=True)
     assert memory.wants(("a", 1), AREA, after(0.5))  # at once
-    memory.missed(("a", 1), AREA, after(0.5), plate_seen=True)
-    assert memory.wants(("a", 1), AREA, after(0.6))  # and again while the plate shows
-    memory.missed(("a", 1), AREA, after(0.6))  # gone: waiting again
-    assert not memory.wants(("a", 1), AREA, after(0.7))
-    assert memory.wants(("a", 1), AREA, after(1.0))
+    memory.missed(("a", 1), AREA, after(0.5), plate_seen=True)  # still unreadable: waiting again
+    assert not memory.wants(("a", 1), AREA, after(0.6))
+    assert memory.wants(("a", 1), AREA, after(0.9))
+    memory.missed(("a", 1), AREA, after(0.9), plate_seen=True)
+    assert memory.wants(("a", 1), AREA, after(1.0))  # a look after the wait earns its extra look
 
 
 def test_a_lost_id_handed_to_the_next_car_is_a_new_vehicle() -> None:
