@@ -72,7 +72,7 @@ class OnnxEngine:
             others = self._boxes(crop, self.second_localiser, 1)
             best = _better(best, self.read_regions(crop, others) if others else None)
             boxes = boxes or others
-        if best is None and boxes:  # a plate found that no reader could read (yet): see PlateResult
+        if best is None and boxes:  # a plate found that no reader could read (yet): see PlateEngine.read
             return PlateResult(boxes[0], "", "", 0.0, ())
         return best
 
