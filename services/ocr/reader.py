@@ -66,14 +66,6 @@ class PlateReader:
         crop = self._decode(msg, vehicle)
         if crop is None:
             return None, False
-        result = self._engine_read(msg, vehicle, crop)
-        if result is None:
-            return None, False
-        return self._plate_read(msg, vehicle, crop, result), True
-
-    def _engine_read(
-        self, msg: VehiclesMessage, vehicle: VehicleCrop, crop: np.ndarray
-    ) -> PlateResult | None:
         try:
             result = self.engine.read(crop)
         except Exception:  # one odd crop must not cost the whole frame's message
@@ -84,8 +76,10 @@ class PlateReader:
                 vehicle.track_id,
                 self.engine.name,
             )
-            return None
-        return result
+            return None, False
+        if result is None:
+            return None, False
+        return self._plate_read(msg, vehicle, crop, result), True
 
     def _plate_read(
         self, msg: VehiclesMessage, vehicle: VehicleCrop, crop: np.ndarray, result: PlateResult
