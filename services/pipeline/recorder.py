@@ -5,9 +5,11 @@ decided only when its sighting closes, up to the aggregator's window after the c
 video is written `hold_s` of footage behind: each mark is drawn from the frame at the event's own
 time (its best read), when the car is at the gate, not seconds later.
 
-A camera run may last for days: `events.csv` gets each event's row as it is decided (a crash loses
-none), and what is kept for the end of the run holds no pictures (reads and events without their
-snapshots), so memory grows by a few hundred bytes per read, not by a JPEG.
+A camera run may last for days: each read's row goes to the reads CSV as it arrives and each event's
+row to `events.csv` as it is decided, so a crash loses neither, and memory does not grow with the reads.
+A read's `event` columns are known only when its sighting closes, which has no bound on a car that
+waits; they are filled in when the run ends, from the file on disk and the events (kept without their
+snapshots), and the file replaced whole.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import csv
 import logging
 import os
 from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TextIO
 
 import cv2
 import numpy as np
@@ -141,7 +146,7 @@ class Recorder:
         self.write_video = write_video
         self.video_preset = video_preset
         self.banner_s = banner_s
-        self.reads: list[_Read] = []
+        self.read_count = 0
         self.events: list[EventMessage] = []  # without their snapshots
         self._vehicles: dict[tuple[str, int], tuple[_Vehicle, ...]] = {}
         self._frame_reads: dict[tuple[str, int], tuple[_Read, ...]] = {}
@@ -153,10 +158,8 @@ class Recorder:
         self._writer: VideoWriter | None = None
         self.frames_written = 0
         output_dir.mkdir(parents=True, exist_ok=True)
-        self._events_file = open(output_dir / EVENTS_CSV_NAME, "w", newline="")  # noqa: SIM115 (closed in close)
-        self._events_csv = csv.writer(self._events_file)
-        self._events_csv.writerow(EVENTS_COLUMNS)
-        self._events_file.flush()
+        self._reads_file, self._reads_csv = _open_csv(output_dir / READS_CSV_NAME, READS_COLUMNS)
+        self._events_file, self._events_csv = _open_csv(output_dir / EVENTS_CSV_NAME, EVENTS_COLUMNS)
 
     # -- bus side ------------------------------------------------------------------------------------
     def attach(self, bus: Bus, prefix: str) -> None:
@@ -175,7 +178,9 @@ class Recorder:
         reads = tuple(_Read.of(msg.camera, msg.seq, r) for r in msg.reads)
         if self.write_video or self.live_view:
             self._frame_reads[(msg.camera, msg.seq)] = reads
-        self.reads.extend(reads)
+        self.read_count += len(reads)
+        self._reads_csv.writerows(self._read_row(r) for r in reads)
+        self._reads_file.flush()
         for read in reads:
             if read.track_id is not None:
                 key = (msg.camera, read.track_id)
@@ -277,45 +282,43 @@ class Recorder:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._write_reads_csv()
+        self._reads_file.close()
         self._events_file.close()
+        self._fill_in_reads_events()
         self._write_events_csv()
 
-    def _write_reads_csv(self) -> None:
+    def _read_row(self, r: _Read) -> list[object]:
+        return [
+            self._local(r.captured_at),
+            r.captured_at.isoformat(),
+            r.camera,
+            r.seq,
+            display(r.normalized, self.formats),
+            r.normalized,
+            f"{r.confidence:.4f}",
+            r.vehicle_class.value,
+            "" if r.track_id is None else r.track_id,
+            r.engine,
+            "",  # event, event_id: filled in at the end of the run
+            "",
+        ]
+
+    def _fill_in_reads_events(self) -> None:
         # An event's best read is the read of that camera at the event's time (its capture time).
         best = {(e.camera, e.time): e for e in self.events}
-        with open(self.output_dir / READS_CSV_NAME, "w", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(READS_COLUMNS)
-            for r in self.reads:
-                event = best.get((r.camera, r.captured_at))
-                out.writerow(
-                    [
-                        self._local(r.captured_at),
-                        r.captured_at.isoformat(),
-                        r.camera,
-                        r.seq,
-                        display(r.normalized, self.formats),
-                        r.normalized,
-                        f"{r.confidence:.4f}",
-                        r.vehicle_class.value,
-                        "" if r.track_id is None else r.track_id,
-                        r.engine,
-                        event.type.value if event else "",
-                        str(event.event_id) if event else "",
-                    ]
-                )
+        path = self.output_dir / READS_CSV_NAME
+        with open(path, newline="") as src, _rewritten(path, READS_COLUMNS) as out:
+            for row in csv.DictReader(src):
+                event = best.get((row["camera"], datetime.fromisoformat(row["time_utc"])))
+                if event is not None:
+                    row["event"], row["event_id"] = event.type.value, str(event.event_id)
+                out.writerow(row[c] for c in READS_COLUMNS)
 
     def _write_events_csv(self) -> None:
         # Written as they were decided; sorted by time once the run is over (cameras interleave).
-        path = self.output_dir / EVENTS_CSV_NAME
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(EVENTS_COLUMNS)
+        with _rewritten(self.output_dir / EVENTS_CSV_NAME, EVENTS_COLUMNS) as out:
             for e in sorted(self.events, key=lambda e: e.time):
                 out.writerow(self._event_row(e))
-        os.replace(tmp, path)
 
     def _event_row(self, e: EventMessage) -> list[object]:
         return [
@@ -335,6 +338,26 @@ class Recorder:
 
     def _local(self, t: datetime) -> str:
         return t.astimezone(self.tz).isoformat(timespec="milliseconds")
+
+
+def _open_csv(path: Path, columns: list[str]) -> tuple[TextIO, Any]:
+    """A CSV file with its header on disk at once (closed in Recorder.close)."""
+    fh = open(path, "w", newline="")  # noqa: SIM115
+    out = csv.writer(fh)
+    out.writerow(columns)
+    fh.flush()
+    return fh, out
+
+
+@contextmanager
+def _rewritten(path: Path, columns: list[str]) -> Iterator[Any]:
+    """A CSV writer whose rows replace `path` whole once the block ends (readers never see half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(columns)
+        yield out
+    os.replace(tmp, path)
 
 
 def _label(

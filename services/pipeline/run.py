@@ -103,6 +103,8 @@ def run(
         wire_ocr(bus, ocr_settings, PlateReader(ocr_settings))
     with staged("aggregator"):
         wire_aggregator(bus, aggregator_settings, aggregator)
+    # connected before the recorder opens its files: a broker that refuses leaves no half-begun run behind
+    forwarder = _event_forwarder(settings) if settings.forward_events else None
     recorder = Recorder(
         settings.output_dir,
         settings.common.timezone,
@@ -115,7 +117,8 @@ def run(
     )
     with staged("recorder"):
         recorder.attach(bus, prefix)
-    forwarder = _event_forwarder(bus, settings) if settings.forward_events else None
+    if forwarder is not None:  # after the recorder: events.csv first, whatever the broker does
+        _forward_events(bus, forwarder, prefix)
 
     began = time.monotonic()
     frames, seq, next_start = 0, 0, start_time
@@ -156,7 +159,7 @@ def run(
             forwarder.close("run finished")
     return RunResult(
         events=list(recorder.events),
-        reads=len(recorder.reads),
+        reads=recorder.read_count,
         frames=frames,
         seconds=time.monotonic() - began,
         output_dir=settings.output_dir,
@@ -183,10 +186,12 @@ def _drain(bus: MemoryBus, close: bool = False) -> None:
         bus.drain()
 
 
-def _event_forwarder(bus: MemoryBus, settings: PipelineSettings) -> MqttBus:
+def _event_forwarder(settings: PipelineSettings) -> MqttBus:
     """Live events for MQTT subscribers: every event of the run is also published to the broker."""
     mqtt_bus = MqttBus(settings.mqtt, "pipeline", settings.common.topic_prefix)
     mqtt_bus.connect()
-    events = topic(settings.common.topic_prefix, Kind.EVENTS)
-    bus.subscribe(events, EventMessage, lambda t, e: mqtt_bus.publish_and_wait(t, e))
     return mqtt_bus
+
+
+def _forward_events(bus: MemoryBus, forwarder: MqttBus, prefix: str) -> None:
+    bus.subscribe(topic(prefix, Kind.EVENTS), EventMessage, lambda t, e: forwarder.publish_and_wait(t, e))

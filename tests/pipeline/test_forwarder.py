@@ -12,7 +12,7 @@ import pytest
 from anpr.bus import MemoryBus, MqttBus
 from anpr.messages import EventMessage, EventType, Kind, VehicleClass, topic
 from anpr.settings import MqttSettings
-from services.pipeline.run import _event_forwarder
+from services.pipeline.run import _event_forwarder, _forward_events
 from services.pipeline.settings import PipelineSettings
 
 T0 = datetime(2026, 11, 24, 8, 3, 21, tzinfo=timezone.utc)
@@ -30,7 +30,9 @@ def test_events_on_the_in_process_bus_reach_mqtt_subscribers(
     serving = threading.Thread(target=listener.serve, args=(stop,), daemon=True)
     serving.start()
     bus = MemoryBus()
-    forwarder = _event_forwarder(bus, PipelineSettings(output_dir=tmp_path, forward_events=True))
+    settings = PipelineSettings(output_dir=tmp_path, forward_events=True)
+    forwarder = _event_forwarder(settings)
+    _forward_events(bus, forwarder, topic_prefix)
     event = EventMessage(
         type=EventType.ENTRY,
         plate="ABC1234",
@@ -62,4 +64,4 @@ def test_forwarding_needs_a_reachable_broker(monkeypatch: pytest.MonkeyPatch, tm
         output_dir=tmp_path, forward_events=True, mqtt=MqttSettings(host="127.0.0.1", port=1)
     )
     with pytest.raises(ConnectionError, match="unreachable"):
-        _event_forwarder(MemoryBus(), settings)
+        _event_forwarder(settings)

@@ -1,9 +1,10 @@
-"""The run's CSV files on a camera run that lasts for days: each event is on disk when it is decided,
-and what the recorder keeps for the end of the run holds no pictures."""
+"""The run's CSV files on a camera run that lasts for days: each read and each event is on disk when it
+arrives or is decided, and what the recorder keeps for the end of the run holds no reads and no pictures."""
 
 from __future__ import annotations
 
 import csv
+import gc
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -62,8 +63,35 @@ def test_each_event_is_in_events_csv_when_it_is_decided(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_each_read_is_in_the_reads_csv_when_it_arrives_and_is_not_kept(tmp_path: Path) -> None:
+    bus = MemoryBus()
+    recorder = Recorder(tmp_path, "UTC", (), write_video=False)
+    recorder.attach(bus, PREFIX)
+    bus.publish(topic(PREFIX, Kind.READS, "gate"), _reads(0))  # warm-up: csv and datetime caches
+    tracemalloc.start()
+    try:
+        gc.collect()  # what is left is kept, not garbage awaiting the collector (paho's matcher makes cycles)
+        before = tracemalloc.get_traced_memory()[0]
+        for seq in range(1, 3001):
+            bus.publish(topic(PREFIX, Kind.READS, "gate"), _reads(seq))
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 100_000, kept  # a row kept per read (~400 bytes) would be over a megabyte
+    assert len(_rows(tmp_path / READS_CSV_NAME)) == 3001  # a crash now loses none
+    bus.publish(topic(PREFIX, Kind.EVENTS), _event(1200, "ABC1234"))  # its best read: the one at 1200 s
+    recorder.close()
+    rows = _rows(tmp_path / READS_CSV_NAME)
+    assert [r["frame"] for r in rows] == [str(i) for i in range(3001)]
+    assert [r["frame"] for r in rows if r["event"] == "entry"] == ["1200"]
+    assert rows[1200]["event_id"] == str(recorder.events[0].event_id)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 def test_what_is_kept_for_the_end_of_the_run_holds_no_snapshots(tmp_path: Path) -> None:
-    """200 reads and 100 events, each with a ~60 KB snapshot (~18 MB of JPEG): the recorder keeps their rows."""
+    """200 reads and 100 events, each with a ~60 KB snapshot (~18 MB of JPEG): the recorder keeps the events'
+    rows alone."""
     bus = MemoryBus()
     recorder = Recorder(tmp_path, "UTC", (), write_video=False)
     recorder.attach(bus, PREFIX)
