@@ -12,10 +12,11 @@ parked in view) is looked at less and less often: after `free_misses` fruitless 
 waits `miss_wait_s`, doubling with each further miss up to `miss_wait_max_s` of capture time, unless
 its box grows by `miss_growth` over the box of its last look (it is coming closer: a plate that shows
 for a few frames as a car drives up is looked at on them). Any read ends the wait, and a look that
-found a plate but could not read it gets one more look on the next frame: the plate is there and may
-be readable a frame later (parkpow's truck 34R01357: the cascade finds its number on frame 50,
-unreadable, and it reads on frame 51 only). One, not a look on every frame while the plate shows: a
-parked car whose plate never reads would cost every frame again. So
+found a plate but could not read it earns looks on every frame for `seen_look_s` of capture time: the
+plate is there and may be readable a frame or two later (parkpow's truck 34R01357: the cascade finds
+its number unreadable on frame 49 or 50, by machine, and it reads on frame 51 only). A window, not a
+look on every frame while the plate shows: a parked car whose plate never reads would cost every frame
+again; a look inside the window does not extend it. So
 the cost of a car in view follows the footage's seconds, not its frame rate, and a plate that shows
 for as long as `miss_wait_max_s` is still looked at.
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from anpr.messages import Box
 
@@ -44,7 +45,7 @@ class _Track:
     looked_at: datetime | None = None  # the last of those looks
     looked_area: int = 0  # and its vehicle box area
     box: Box | None = None  # where it was last seen
-    look_next: bool = False  # the last look found a plate it could not read: one more look
+    look_until: datetime | None = None  # a look found a plate it could not read: every frame until then
 
 
 class TrackReads:
@@ -64,6 +65,7 @@ class TrackReads:
         miss_wait_s: float = 0.0,
         miss_wait_max_s: float = 0.0,
         miss_growth: float = 0.0,
+        seen_look_s: float = 0.0,
     ) -> None:
         self.capacity = capacity
         self.forget_s = forget_s
@@ -73,6 +75,7 @@ class TrackReads:
         self.miss_wait_s = miss_wait_s
         self.miss_wait_max_s = miss_wait_max_s
         self.miss_growth = miss_growth
+        self.seen_look_s = timedelta(seconds=seen_look_s)
         self._tracks: OrderedDict[TrackKey, _Track] = OrderedDict()
 
     def __len__(self) -> int:
@@ -104,7 +107,9 @@ class TrackReads:
         )
 
     def _looks_again(self, track: _Track, area: int, at: datetime) -> bool:
-        if track.look_next or track.misses < self.free_misses or track.looked_at is None:
+        if track.look_until is not None and at <= track.look_until:
+            return True
+        if track.misses < self.free_misses or track.looked_at is None:
             return True
         if area >= track.looked_area * (1 + self.miss_growth):
             return True
@@ -114,7 +119,7 @@ class TrackReads:
     def read(self, key: TrackKey, area: int, at: datetime, confident: bool, box: Box | None = None) -> None:
         """The track was read in this frame; `confident`: at or above the confident level."""
         track = self._remember(key, at, box)
-        track.misses, track.look_next = 0, False
+        track.misses, track.look_until = 0, None
         if confident:
             track.confident += 1
             track.area = max(track.area, area)
@@ -124,7 +129,8 @@ class TrackReads:
     ) -> None:
         """The track was looked at in this frame and no plate was read (`plate_seen`: one was found)."""
         track = self._remember(key, at, box)
-        track.look_next = plate_seen and not track.look_next  # not after the extra look itself
+        if plate_seen and (track.look_until is None or at > track.look_until):
+            track.look_until = at + self.seen_look_s
         track.misses += 1
         track.looked_at, track.looked_area = at, area
 

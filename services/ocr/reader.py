@@ -32,6 +32,7 @@ class PlateReader:
             settings.track_miss_wait_s,
             settings.track_miss_wait_max_s,
             settings.track_miss_growth,
+            settings.track_seen_look_s,
         )
 
     def process(self, msg: VehiclesMessage) -> ReadsMessage:

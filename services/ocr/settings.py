@@ -180,6 +180,13 @@ class OcrSettings(ServiceSettings):
         description="a plateless track whose vehicle box area grew by this fraction since its last look is "
         "looked at at once (it is coming closer)",
     )
+    track_seen_look_s: float = Field(
+        default=0.25,
+        ge=0.0,
+        le=5.0,
+        description="a look that finds a plate it cannot read earns looks on every frame for this long "
+        "(capture time; 0.25 s: the next frame at 5 frames/s, the next four at 18)",
+    )
     track_memory: int = Field(default=2048, ge=16, description="tracks remembered, across cameras")
     track_forget_s: float = Field(
         default=1.5,

@@ -117,20 +117,26 @@ def test_a_read_ends_the_wait() -> None:
     assert memory.wants(("a", 1), AREA, after(1.1))
 
 
-def test_a_plate_found_but_not_read_gets_one_more_look_on_the_next_frame() -> None:
-    """The plate is there and may read a frame later; one extra look, not one per frame while an
-    unreadable plate shows (a parked car's would cost every frame again)."""
-    memory = TrackReads(10, 5, free_misses=0, miss_wait_s=0.4, miss_wait_max_s=0.4, miss_growth=0.05)
+def test_a_plate_found_but_not_read_gets_looks_on_every_frame_for_a_while() -> None:
+    """The plate is there and may read a frame or two later; looks for `seen_look_s`, not on every frame
+    while an unreadable plate shows (a parked car's would cost every frame again)."""
+    memory = TrackReads(
+        10, 5, free_misses=0, miss_wait_s=0.4, miss_wait_max_s=0.4, miss_growth=0.05, seen_look_s=0.25
+    )
     memory.missed(("a", 1), AREA, T)
     assert not memory.wants(("a", 1), AREA, after(0.1))
     assert memory.wants(("a", 1), AREA, after(0.4))
     memory.missed(("a", 1), AREA, after(0.4), plate_seen=True)
-    assert memory.wants(("a", 1), AREA, after(0.5))  # at once
-    memory.missed(("a", 1), AREA, after(0.5), plate_seen=True)  # still unreadable: waiting again
-    assert not memory.wants(("a", 1), AREA, after(0.6))
-    assert memory.wants(("a", 1), AREA, after(0.9))
-    memory.missed(("a", 1), AREA, after(0.9), plate_seen=True)
-    assert memory.wants(("a", 1), AREA, after(1.0))  # a look after the wait earns its extra look
+    for t in (0.45, 0.5, 0.6):  # every frame of the window
+        assert memory.wants(("a", 1), AREA, after(t))
+        memory.missed(("a", 1), AREA, after(t), plate_seen=True)  # still unreadable: no longer window
+    assert not memory.wants(("a", 1), AREA, after(0.7))  # waiting again
+    assert memory.wants(("a", 1), AREA, after(1.0))
+    memory.missed(("a", 1), AREA, after(1.0), plate_seen=True)
+    assert memory.wants(("a", 1), AREA, after(1.1))  # a look after the wait opens a window again
+    memory.read(("a", 1), AREA, after(1.1), confident=False)
+    memory.missed(("a", 1), AREA, after(1.2))  # a read closed the window; a plateless look opens none
+    assert not memory.wants(("a", 1), AREA, after(1.3))
 
 
 def test_a_lost_id_handed_to_the_next_car_is_a_new_vehicle() -> None:
