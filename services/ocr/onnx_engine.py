@@ -60,6 +60,11 @@ class OnnxEngine:
             top_n=settings.top_n,
             prior=parse_prior(settings.char_prior),
         )
+        # Read as the readers read it, for a plate the region head places abroad: formats and prior are the site's.
+        self.plain = SlotDecoder(
+            cfg.alphabet, cfg.pad, (), min_ratio=settings.format_min_ratio, top_n=settings.top_n
+        )
+        self.home = _home_regions(settings.format_regions, self.second)
         self.max_plates = settings.max_plates
         self.second_reader_below = settings.second_reader_below
         self.views = settings.views
@@ -100,20 +105,42 @@ class OnnxEngine:
     def _second_reads(self, views: list[list[np.ndarray]], first: np.ndarray) -> list[Decoded]:
         """Each plate decoded from the first reader's probabilities; the plates it is not sure of read by
         the second reader too, the two means averaged. (Sharing the views out between the readers costs
-        less but lost short US plates under the confidence floor: docs/accuracy.md.)"""
+        less but lost short US plates under the confidence floor: docs/accuracy.md.) Where the site's
+        formats or prior changed a read, or the second reader reads the plate anyway, its region head says
+        whether they apply: a plate from abroad is decoded without them."""
         out = [self.decoder.decode(p) for p in first]
-        doubtful = [i for i, d in enumerate(out) if d.confidence < self.second_reader_below]
-        if self.second is None or not doubtful:
+        doubtful = {i for i, d in enumerate(out) if d.confidence < self.second_reader_below}
+        bent = set()
+        if self.home is not None:
+            bent = {
+                i
+                for i, d in enumerate(out)
+                if i not in doubtful and self.plain.decode(first[i]).text != d.text
+            }
+        asked = sorted(doubtful | bent)
+        if self.second is None or not asked:
             return out
-        second = self._probabilities(self.second, [views[i] for i in doubtful])
-        for i, p in zip(doubtful, second, strict=True):
-            out[i] = self.decoder.decode((first[i] + p) / 2)
+        second, regions = self._outputs(self.second, [views[i] for i in asked])
+        for j, i in enumerate(asked):
+            abroad = (
+                self.home is not None and regions is not None and int(regions[j].argmax()) not in self.home
+            )
+            probs = (first[i] + second[j]) / 2 if i in doubtful else first[i]
+            out[i] = (self.plain if abroad else self.decoder).decode(probs)
         return out
 
     def _probabilities(self, reader: PlateOcrModel, views: list[list[np.ndarray]]) -> np.ndarray:
-        """[plates, slots, symbols]: the reader's mean over each plate's views."""
+        return self._outputs(reader, views)[0]
+
+    def _outputs(
+        self, reader: PlateOcrModel, views: list[list[np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """[plates, slots, symbols]: the reader's mean over each plate's views; and its region scores'
+        mean [plates, regions] where it has a region head."""
         flat = [x for v in views for x in v]
-        return mean_of_views(reader.probabilities(flat, self.slots), len(views[0]))
+        probs, regions = reader.outputs(flat, self.slots)
+        n = len(views[0])
+        return mean_of_views(probs, n), None if regions is None else mean_of_views(regions, n)
 
     def read_plate(self, plate: np.ndarray) -> PlateResult | None:
         """Read an image that is already a tight plate crop: OCR alone, no localiser. The crop is padded
@@ -132,6 +159,22 @@ def formats_of(settings: OcrSettings) -> tuple[Format, ...]:
         except ValueError as exc:
             raise EngineUnavailable(f"OCR_PLATE_PATTERNS: {exc}") from exc
     return formats
+
+
+def _home_regions(spec: str, reader: PlateOcrModel | None) -> frozenset[int] | None:
+    """The region head's classes whose plates the formats are for ('Unknown' always among them), or None
+    where every plate gets them: no setting, or no second reader with a region head."""
+    wanted = [r.strip() for r in spec.split(",") if r.strip()]
+    if not wanted or reader is None or not reader.config.regions:
+        return None
+    names = reader.config.regions
+    unknown = [r for r in wanted if r not in names]
+    if unknown:
+        raise EngineUnavailable(
+            f"OCR_FORMAT_REGIONS: {', '.join(unknown)} not among the regions of {reader.model_path.name} "
+            f"({', '.join(names)})"
+        )
+    return frozenset(names.index(r) for r in [*wanted, "Unknown"] if r in names)
 
 
 def _with_margin(box: Box, image: np.ndarray) -> Box:

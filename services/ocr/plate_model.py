@@ -35,6 +35,7 @@ class PlateModelConfig:
     rgb: bool
     keep_aspect_ratio: bool
     interpolation: int
+    regions: tuple[str, ...]  # the names of the region head's classes (fast-plate-ocr v2); () without one
 
     @classmethod
     def load(cls, path: Path) -> PlateModelConfig:
@@ -49,6 +50,7 @@ class PlateModelConfig:
                 rgb=str(raw.get("image_color_mode", "rgb")).lower() == "rgb",
                 keep_aspect_ratio=bool(raw.get("keep_aspect_ratio", False)),
                 interpolation=_INTERPOLATION[str(raw.get("interpolation", "linear")).lower()],
+                regions=tuple(str(r) for r in raw.get("plate_regions") or ()),
             )
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
             raise EngineUnavailable(
@@ -72,20 +74,28 @@ class PlateOcrModel:
         except Exception as exc:
             raise EngineUnavailable(f"plate OCR model {model_path} could not be loaded: {exc}") from exc
         self._input = self._session.get_inputs()[0].name
+        names = [o.name for o in self._session.get_outputs()]
+        self._outputs = [names[0]] + (["region"] if "region" in names[1:] and self.config.regions else [])
         self.model_path = model_path
 
     def probabilities(self, plates: list[np.ndarray], slots: int = 0) -> np.ndarray:
         """[N, slots, len(alphabet)] for N BGR plate images; with `slots` more than the model's, the
         extra slots are padding (a 9-slot model read beside a 10-slot one)."""
+        return self.outputs(plates, slots)[0]
+
+    def outputs(self, plates: list[np.ndarray], slots: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+        """The slot probabilities as above, and the region head's scores [N, len(config.regions)] where the
+        model has one (None otherwise)."""
         batch = np.stack([self._prepare(p) for p in plates])
-        out = self._session.run(None, {self._input: batch})[0]
+        outs = self._session.run(self._outputs, {self._input: batch})
+        out, regions = outs[0], (outs[1] if len(outs) > 1 else None)
         c = self.config
         probs = out.reshape(len(plates), c.slots, len(c.alphabet))
         if slots > c.slots:
             pad = np.zeros((len(plates), slots - c.slots, len(c.alphabet)), probs.dtype)
             pad[..., c.alphabet.index(c.pad)] = 1.0
             probs = np.concatenate([probs, pad], axis=1)
-        return probs
+        return probs, regions
 
     def _prepare(self, plate: np.ndarray) -> np.ndarray:
         c = self.config

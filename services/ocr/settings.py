@@ -143,6 +143,13 @@ class OcrSettings(ServiceSettings):
         description="onnx: the second reader reads only the plates the first one reads under this confidence "
         "(1: every plate)",
     )
+    format_regions: str = Field(
+        default="United States",
+        description="onnx: comma list of the regions (as the second reader's region head names them, e.g. "
+        "'United States', 'Brazil') whose plates the formats, patterns and character prior are for; a plate "
+        "that head places in another region is read as the readers read it. Needs a second reader with a "
+        "region output (fast-plate-ocr v2); '' applies them to every plate",
+    )
     reader_config: Path | None = Field(
         default=None,
         description="its plate config YAML; default: *_plate_config.yaml or "

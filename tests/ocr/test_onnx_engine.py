@@ -217,9 +217,12 @@ def test_the_second_reader_rereads_the_doubtful_real_crops(ocr_settings: OcrSett
     crops = plate_crops(data_dir)[:80]
     images = [cv2.imread(str(p)) for p, _, _ in crops]
     one = OnnxEngine(ocr_settings)
-    two = OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(v2)}))
+    # the formats for every plate (no region gating): the rereading rule alone
+    two = OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(v2), "format_regions": ""}))
     every = OnnxEngine(
-        ocr_settings.model_copy(update={"second_reader_model": str(v2), "second_reader_below": 1.0})
+        ocr_settings.model_copy(
+            update={"second_reader_model": str(v2), "second_reader_below": 1.0, "format_regions": ""}
+        )
     )
     assert two.slots == 10  # v2's ten slots; v1's nine are padded
     reads = {
@@ -241,3 +244,37 @@ def test_the_second_reader_rereads_the_doubtful_real_crops(ocr_settings: OcrSett
 def test_a_missing_second_reader_names_its_setting(ocr_settings: OcrSettings, tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="OCR_SECOND_READER_MODEL"):
         OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(tmp_path / "none.onnx")}))
+
+
+def _labelled_box(folder: Path, photo: str) -> tuple[np.ndarray, Box, str]:
+    name, x, y, w, h, label = (folder / f"{photo}.txt").read_text().strip().split("\t")
+    m = round(0.1 * int(w))
+    box = Box(x=int(x) - m, y=int(y) - m, w=int(w) + 2 * m, h=int(h) + 2 * m)
+    return cv2.imread(str(folder / name)), box, label
+
+
+def test_a_plate_from_abroad_is_read_without_the_sites_us_knowledge(
+    ocr_settings: OcrSettings, data_dir: Path
+) -> None:
+    # eu test_001: Slovak PP-587AO. The readers read its last letter O; the US prior, whose I/O/Q are
+    # rare in US serials, makes it 0. v2's region head places the plate in Slovakia, so the US
+    # knowledge is left out of its read. A US plate keeps it (wts-lg-000102, DL9E1U: the prior's 1).
+    v2 = data_dir / "models" / "peers" / "fast_plate_ocr" / "cct_xs_v2_global.onnx"
+    gated = OnnxEngine(ocr_settings.model_copy(update={"second_reader_model": str(v2)}))
+    everywhere = OnnxEngine(
+        ocr_settings.model_copy(update={"second_reader_model": str(v2), "format_regions": ""})
+    )
+    image, box, label = _labelled_box(data_dir / "openalpr_benchmarks" / "eu", "test_001")
+    assert label == "PP587AO"
+    assert everywhere.read_regions(image, [box]).text == "PP587A0"
+    assert gated.read_regions(image, [box]).text == "PP587AO"
+    image, box, label = _labelled_box(data_dir / "openalpr_benchmarks" / "us", "wts-lg-000102")
+    assert gated.read_regions(image, [box]).text == label == "DL9E1U"
+
+
+def test_an_unknown_format_region_is_a_start_up_error(ocr_settings: OcrSettings, data_dir: Path) -> None:
+    v2 = data_dir / "models" / "peers" / "fast_plate_ocr" / "cct_xs_v2_global.onnx"
+    with pytest.raises(EngineUnavailable, match="OCR_FORMAT_REGIONS: Texas not among the regions"):
+        OnnxEngine(
+            ocr_settings.model_copy(update={"second_reader_model": str(v2), "format_regions": "Texas"})
+        )
