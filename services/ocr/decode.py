@@ -106,6 +106,10 @@ class SlotDecoder:
         candidates = ((chosen, chosen_p), *ranked)[: self.top_n] if chosen else tuple(ranked[: self.top_n])
         return Decoded(chosen, chosen_p, raw, fits, tuple(candidates))
 
+    def plain_text(self, probs: np.ndarray) -> str:
+        """The models' own read of `probs`: the argmax, no prior, no formats."""
+        return self._text(np.asarray(probs).argmax(axis=1))
+
     def _text(self, indices: Sequence[int]) -> str:
         return "".join(self.alphabet[i] for i in indices if i != self.pad_index)
 

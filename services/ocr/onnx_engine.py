@@ -60,7 +60,7 @@ class OnnxEngine:
             top_n=settings.top_n,
             prior=parse_prior(settings.char_prior),
         )
-        # Read as the readers read it, for a plate the region head places abroad: formats and prior are the site's.
+        # for a plate the region head places abroad: formats and prior are the site's
         self.plain = SlotDecoder(
             cfg.alphabet, cfg.pad, (), min_ratio=settings.format_min_ratio, top_n=settings.top_n
         )
@@ -110,12 +110,12 @@ class OnnxEngine:
         whether they apply: a plate from abroad is decoded without them."""
         out = [self.decoder.decode(p) for p in first]
         doubtful = {i for i, d in enumerate(out) if d.confidence < self.second_reader_below}
-        bent = set()
+        bent = set()  # confident reads the site's formats or prior changed: where is the plate from?
         if self.home is not None:
             bent = {
                 i
                 for i, d in enumerate(out)
-                if i not in doubtful and self.plain.decode(first[i]).text != d.text
+                if i not in doubtful and d.text != self.plain.plain_text(first[i])
             }
         asked = sorted(doubtful | bent)
         if self.second is None or not asked:

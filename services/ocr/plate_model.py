@@ -75,7 +75,9 @@ class PlateOcrModel:
             raise EngineUnavailable(f"plate OCR model {model_path} could not be loaded: {exc}") from exc
         self._input = self._session.get_inputs()[0].name
         names = [o.name for o in self._session.get_outputs()]
-        self._outputs = [names[0]] + (["region"] if "region" in names[1:] and self.config.regions else [])
+        self._output_names = [names[0]] + (
+            ["region"] if "region" in names[1:] and self.config.regions else []
+        )
         self.model_path = model_path
 
     def probabilities(self, plates: list[np.ndarray], slots: int = 0) -> np.ndarray:
@@ -87,7 +89,7 @@ class PlateOcrModel:
         """The slot probabilities as above, and the region head's scores [N, len(config.regions)] where the
         model has one (None otherwise)."""
         batch = np.stack([self._prepare(p) for p in plates])
-        outs = self._session.run(self._outputs, {self._input: batch})
+        outs = self._session.run(self._output_names, {self._input: batch})
         out, regions = outs[0], (outs[1] if len(outs) > 1 else None)
         c = self.config
         probs = out.reshape(len(plates), c.slots, len(c.alphabet))
